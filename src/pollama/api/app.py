@@ -1,0 +1,74 @@
+"""The application factory: collaborators go on `app.state`, routers are listed once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from pollama import __version__, config
+from pollama.api.errors import install_error_handlers
+from pollama.api.routes import ROUTERS
+
+log = logging.getLogger(__name__)
+
+# Headers the OpenAI and Anthropic SDKs send from browsers (Ollama's list).
+_ALLOWED_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "User-Agent",
+    "Accept",
+    "X-Requested-With",
+    "OpenAI-Beta",
+    "x-stainless-arch",
+    "x-stainless-async",
+    "x-stainless-custom-poll-interval",
+    "x-stainless-helper-method",
+    "x-stainless-lang",
+    "x-stainless-os",
+    "x-stainless-package-version",
+    "x-stainless-poll-helper",
+    "x-stainless-retry-count",
+    "x-stainless-runtime",
+    "x-stainless-runtime-version",
+    "x-stainless-timeout",
+]
+
+
+def _origin_regex(origins: list[str]) -> str:
+    """One regex for Ollama's origin list, where `*` matches any run of characters."""
+    import re
+
+    return "|".join("^" + re.escape(o).replace(r"\*", ".*") + "$" for o in origins)
+
+
+def create_app(store: Any, scheduler: Any) -> FastAPI:
+    """Build the app around a model store and a scheduler (both test seams).
+
+    The scheduler's `shutdown()` runs when the app stops, so runners never outlive the server.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await scheduler.shutdown()
+
+    app = FastAPI(title="pollama", version=__version__, lifespan=lifespan)
+    app.state.store = store
+    app.state.scheduler = scheduler
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origin_regex=_origin_regex(config.origins()),
+        allow_methods=["*"],
+        allow_headers=_ALLOWED_HEADERS,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,72 @@
+"""Render every error in the shape of the API family that was called, in one place.
+
+Native routes answer `{"error": "..."}`; `/v1/messages` answers Anthropic's
+`{"type": "error", "error": {...}}`; other `/v1/` routes answer OpenAI's
+`{"error": {"message", "type", "param", "code"}}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from pollama.errors import PollamaError
+
+log = logging.getLogger(__name__)
+
+_OPENAI_TYPES = {400: "invalid_request_error", 404: "not_found_error", 503: "api_error"}
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    404: "not_found_error",
+    503: "overloaded_error",
+}
+
+
+def error_body(path: str, status: int, message: str) -> dict[str, Any]:
+    """The JSON body for an error on `path`."""
+    if path.startswith("/v1/messages"):
+        kind = _ANTHROPIC_TYPES.get(status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    if path.startswith("/v1/"):
+        kind = _OPENAI_TYPES.get(status, "api_error")
+        return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    return {"error": message}
+
+
+def error_response(request: Request, status: int, message: str) -> JSONResponse:
+    return JSONResponse(error_body(request.url.path, status, message), status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """Ollama answers bad bodies with the decoder's words; ours name the field at fault."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return f"invalid JSON: {first.get('ctx', {}).get('error', 'malformed body')}"
+    if first.get("type") == "missing" and tuple(first.get("loc", ())) == ("body",):
+        return "missing request body"
+    loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    return f"{loc}: {first.get('msg')}" if loc else str(first.get("msg"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map pollama errors and FastAPI's validation errors to bodies and statuses."""
+
+    @app.exception_handler(PollamaError)
+    async def _pollama_error(request: Request, exc: PollamaError) -> JSONResponse:
+        return error_response(request, exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, 400, _validation_message(exc))
+
+    @app.exception_handler(json.JSONDecodeError)
+    async def _json_error(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
+        return error_response(request, 400, f"invalid JSON: {exc.msg}")

@@ -1,0 +1,69 @@
+"""Ollama's NDJSON streams: one JSON object a line, errors in-band once a stream has started.
+
+An error raised before the first chunk becomes an ordinary error response with its real
+status. After the first chunk the status is already 200, so the error goes out as a final
+`{"error": "..."}` line, which the `ollama` client raises. Closing the generator (the client
+went away) cancels everything beneath it, down to the runner's slot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
+
+from pollama.api.errors import error_response
+from pollama.errors import PollamaError
+
+log = logging.getLogger(__name__)
+
+NDJSON = "application/x-ndjson"
+
+
+def dump(chunk: BaseModel) -> dict[str, Any]:
+    """A wire model as Ollama writes it: unset and `None` fields are left out."""
+    return chunk.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+def _line(chunk: BaseModel) -> bytes:
+    return chunk.model_dump_json(exclude_none=True, by_alias=True).encode() + b"\n"
+
+
+async def ndjson_response(request: Request, chunks: AsyncIterator[BaseModel]) -> Response:
+    """Stream `chunks` as NDJSON, with Ollama's error semantics (see the module docstring)."""
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        return StreamingResponse(iter(()), media_type=NDJSON)
+    except PollamaError as exc:
+        return error_response(request, exc.status_code, exc.message)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield _line(first)
+            async for chunk in chunks:
+                yield _line(chunk)
+        except PollamaError as exc:
+            yield (f'{{"error": {_json_str(exc.message)}}}\n').encode()
+        except Exception as exc:  # the stream has begun: report rather than drop the line
+            log.exception("stream failed")
+            yield (f'{{"error": {_json_str(str(exc) or type(exc).__name__)}}}\n').encode()
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+    return StreamingResponse(body(), media_type=NDJSON)
+
+
+def json_response(chunk: BaseModel, status_code: int = 200) -> JSONResponse:
+    """A single (non-streamed) reply, fields left out as in a stream."""
+    return JSONResponse(dump(chunk), status_code=status_code)
+
+
+def _json_str(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)

@@ -1,0 +1,70 @@
+"""The small HTTP client the CLI uses: every verb but `serve` goes through the server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from pollama import config
+
+
+class ClientError(Exception):
+    """The server answered with an error (its `error` message) or could not be reached."""
+
+    def __init__(self, message: str, status_code: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def _error_of(response: httpx.Response) -> ClientError:
+    try:
+        message = response.json().get("error") or response.text
+    except (ValueError, AttributeError):
+        message = response.text or f"status {response.status_code}"
+    return ClientError(str(message), response.status_code)
+
+
+class Client:
+    """Talks to the server at `OLLAMA_HOST`."""
+
+    def __init__(self, base_url: str | None = None, timeout: float | None = None) -> None:
+        self.base_url = base_url or config.host().url
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """One JSON request; returns the decoded body (None when empty)."""
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.ConnectError as exc:
+            raise ClientError(
+                "could not connect to pollama server, run 'pollama serve' to start it"
+            ) from exc
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response.json() if response.content else None
+
+    def stream(self, method: str, path: str, body: Any = None) -> Iterator[dict[str, Any]]:
+        """An NDJSON stream, one decoded object at a time; an `error` line raises."""
+        try:
+            with self._http.stream(method, path, json=body) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error_of(response)
+                for line in response.iter_lines():
+                    if not line.strip():
+                        continue
+                    chunk = json.loads(line)
+                    if "error" in chunk:
+                        raise ClientError(str(chunk["error"]), response.status_code)
+                    yield chunk
+        except httpx.ConnectError as exc:
+            raise ClientError(
+                "could not connect to pollama server, run 'pollama serve' to start it"
+            ) from exc
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,159 @@
+"""The engine's contract: what the API hands to a runner and what comes back.
+
+These types cross the process boundary between the server and a runner process, so they are
+plain dataclasses of JSON-friendly values. The API converts its wire types into them with
+named functions (`pollama.api.options`), never by splatting a request model.
+
+`RunnerOptions` are fixed when a model is loaded: a request whose `RunnerOptions` differ from
+the loaded runner's (a larger `num_ctx`, say) makes the scheduler reload. `SamplingOptions`
+change per request and never reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+DoneReason = Literal["stop", "length", "load", "unload"]
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    """Options that shape a loaded model; changing them needs a reload."""
+
+    num_ctx: int = 4096
+    num_batch: int = 512
+    num_gpu: int = -1
+    main_gpu: int = 0
+    use_mmap: bool | None = None
+    use_mlock: bool = False
+    num_thread: int = 0
+    numa: bool = False
+    rope_frequency_base: float = 0.0
+    rope_frequency_scale: float = 0.0
+    num_parallel: int = 1
+    embedding: bool = False
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """Per-request generation settings, applied through llama.cpp's native sampler chain."""
+
+    num_keep: int = 4
+    seed: int = -1
+    num_predict: int = -1
+    top_k: int = 40
+    top_p: float = 0.9
+    min_p: float = 0.0
+    typical_p: float = 1.0
+    repeat_last_n: int = 64
+    temperature: float = 0.8
+    repeat_penalty: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    mirostat: int = 0
+    mirostat_tau: float = 5.0
+    mirostat_eta: float = 0.1
+    penalize_newline: bool = True
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What to load: the scheduler's key is (`name`, `digest`, `options`)."""
+
+    name: str
+    digest: str
+    model_path: Path
+    adapters: tuple[Path, ...] = ()
+    projectors: tuple[Path, ...] = ()
+    options: RunnerOptions = field(default_factory=RunnerOptions)
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """One generation. `prompt` is rendered text (special tokens are parsed); `context` holds
+    tokens from an earlier `/api/generate` reply that go before it."""
+
+    prompt: str
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
+    context: tuple[int, ...] = ()
+    grammar: str | None = None
+    add_bos: bool = True
+    truncate: bool = True
+    logprobs: bool = False
+
+
+@dataclass
+class CompletionChunk:
+    """A piece of generated text; the last one has `done=True` and the metrics.
+
+    Durations are nanoseconds, as Ollama reports them. `tokens` (final chunk only) is the
+    whole sequence, prompt and reply, for generate's `context`. `truncated` counts prompt
+    tokens dropped to fit `num_ctx`, so the API can report it rather than hide it.
+    """
+
+    text: str = ""
+    done: bool = False
+    done_reason: DoneReason | None = None
+    prompt_eval_count: int = 0
+    prompt_eval_duration: int = 0
+    eval_count: int = 0
+    eval_duration: int = 0
+    tokens: list[int] | None = None
+    truncated: int = 0
+
+
+@dataclass
+class EmbedResult:
+    """Embeddings of a batch of inputs, in input order, as the model pools them."""
+
+    embeddings: list[list[float]]
+    prompt_eval_count: int
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What a loaded runner knows of its model."""
+
+    n_ctx_train: int
+    n_embd: int
+    n_params: int
+    size: int
+    chat_template: str | None
+    has_encoder: bool = False
+    pooling: str | None = None
+
+
+class Runner(Protocol):
+    """A loaded model in its own process, as the scheduler and the API see it."""
+
+    spec: LoadSpec
+    metadata: ModelMetadata
+
+    def completion(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:
+        """Stream a generation; closing the iterator early frees the slot."""
+        ...
+
+    async def tokenize(self, text: str, *, add_special: bool = False) -> list[int]:
+        """Tokens of `text`, parsing special tokens such as `<|im_start|>`."""
+        ...
+
+    async def detokenize(self, tokens: list[int]) -> str:
+        """Text of `tokens`."""
+        ...
+
+    async def embed(self, inputs: list[str], *, truncate: bool = True) -> EmbedResult:
+        """Embeddings for all inputs, decoded together."""
+        ...
+
+    async def close(self) -> None:
+        """Stop the process and free its memory."""
+        ...
+
+    @property
+    def alive(self) -> bool:
+        """False once the process has exited."""
+        ...

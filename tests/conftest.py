@@ -1,0 +1,30 @@
+"""Shared fixtures: an isolated store for every test, a tiny real GGUF, the starter GGUFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pollama.starters import STARTERS, gguf_path
+from tests.fixtures.tiny_gguf import write_tiny_gguf
+
+
+@pytest.fixture(autouse=True)
+def isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own `OLLAMA_MODELS`, so no test sees another's models."""
+    root = tmp_path_factory.mktemp("models")
+    monkeypatch.setenv("OLLAMA_MODELS", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 437 KB llama-architecture GGUF with random weights: loads and generates in ms."""
+    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def starter_ggufs() -> dict[str, Path]:
+    """The real starter models' GGUF files, by model name (assembled by `make test`)."""
+    return {s.name: gguf_path(s) for s in STARTERS}
