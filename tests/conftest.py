@@ -11,7 +11,9 @@ from tests.fixtures.tiny_gguf import write_tiny_gguf
 
 
 @pytest.fixture(autouse=True)
-def isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own `OLLAMA_MODELS`, so no test sees another's models."""
     root = tmp_path_factory.mktemp("models")
     monkeypatch.setenv("OLLAMA_MODELS", str(root))

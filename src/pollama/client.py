@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -65,6 +66,18 @@ class Client:
             raise ClientError(
                 "could not connect to pollama server, run 'pollama serve' to start it"
             ) from exc
+
+    def upload(self, path: str, file: Path) -> None:
+        """POST the bytes of `file` as the raw body, streamed (blob uploads)."""
+        try:
+            with file.open("rb") as body:
+                response = self._http.post(path, content=iter(lambda: body.read(1 << 20), b""))
+        except httpx.ConnectError as exc:
+            raise ClientError(
+                "could not connect to pollama server, run 'pollama serve' to start it"
+            ) from exc
+        if response.status_code >= 400:
+            raise _error_of(response)
 
     def close(self) -> None:
         self._http.close()

@@ -5,6 +5,7 @@
      │    ├── InvalidModelName (400)   "invalid model name"
      │    └── MissingCapability (400)  '"m" does not support chat'
      ├── ModelNotFound (404)
+     ├── BlobNotFound (404)           'blob "sha256:..." not found'
      ├── Canceled (499)                "request canceled"
      ├── ServerBusy (503)             the admission queue is full
      ├── RunnerCrashed (500)          a runner process died under a request
@@ -46,6 +47,12 @@ class MissingCapability(InvalidRequest):
 
 class ModelNotFound(PollamaError):
     """No model of that name is in the store."""
+
+    status_code = 404
+
+
+class BlobNotFound(PollamaError):
+    """No blob of that digest is in the store (`HEAD /api/blobs/:digest`)."""
 
     status_code = 404
 

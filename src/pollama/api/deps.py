@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import Request
 
+from pollama.api.generation import GenerationService
+
 
 def get_store(request: Request) -> Any:
     """The model store (`pollama.store.Store`)."""
@@ -15,3 +17,8 @@ def get_store(request: Request) -> Any:
 def get_scheduler(request: Request) -> Any:
     """The scheduler (`pollama.engine.Scheduler`)."""
     return request.app.state.scheduler
+
+
+def get_generation(request: Request) -> GenerationService:
+    """The generation service every chat/generate route uses (`/api/*` and `/v1/*`)."""
+    return GenerationService(request.app.state.store, request.app.state.scheduler)

@@ -40,7 +40,9 @@ class Scheduler:
         self._runner_factory = runner_factory
 
     @asynccontextmanager
-    async def runner(self, spec: LoadSpec, *, keep_alive: float | None = None) -> AsyncIterator[Runner]:
+    async def runner(
+        self, spec: LoadSpec, *, keep_alive: float | None = None
+    ) -> AsyncIterator[Runner]:
         """Yield a runner for `spec`, loading it (or reloading it) if needed.
 
         `keep_alive` in seconds: None uses the default, negative keeps it loaded forever,

@@ -1,0 +1,193 @@
+"""Wire types of `/api/generate` and `/api/chat`, mirroring Ollama's `api/types.go`.
+
+Field names, JSON keys and omit-when-empty follow types.go (`None` fields are left out when
+a reply is written, as Go's `omitempty` leaves out zero values). Requests ignore unknown
+fields and log them, because clients send fields from newer or older Ollamas. This module
+imports nothing from `engine/` or `store/`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+log = logging.getLogger(__name__)
+
+# `format`: "json", a JSON Schema object, or ""/null for none.
+Format = str | dict[str, Any] | None
+# `keep_alive`: seconds as a number, or a Go duration string ("5m", "-1m", "0").
+KeepAlive = float | int | str | None
+# `think`: a bool, or a level "low" / "medium" / "high" / "max".
+Think = bool | str | None
+
+
+def now() -> str:
+    """The current UTC time as Go writes `time.Time` (RFC 3339 with a `Z`)."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class _Request(BaseModel):
+    """A request body: unknown fields are ignored, with a debug line naming them."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_unknown(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values()}
+            unknown = sorted(k for k in data if k not in known)
+            if unknown:
+                log.debug("%s: fields present but ignored: %s", cls.__name__, unknown)
+        return data
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ToolCallFunction(_Request):
+    """A function call: `arguments` is a JSON object (key order kept), not a string."""
+
+    index: int = 0
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolCall(_Request):
+    """A tool call the model made; `id` is `call_` plus 8 `[a-z0-9]`."""
+
+    id: str | None = None
+    function: ToolCallFunction
+
+
+class ToolFunction(_Request):
+    """A callable function: name, description and a JSON Schema of its parameters."""
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Tool(_Request):
+    """A tool the model may call (only `function` tools exist)."""
+
+    type: str = "function"
+    items: Any = None
+    function: ToolFunction
+
+
+class Message(_Request):
+    """A chat message. `role` is lower-cased on decode; `content` is always written."""
+
+    role: str
+    content: str = ""
+    # Thinking the model did before answering (assistant messages).
+    thinking: str | None = None
+    # Base64 images (no `data:` prefix) for vision models.
+    images: list[str] | None = None
+    tool_calls: list[ToolCall] | None = None
+    # The tool whose result this is (role "tool").
+    tool_name: str | None = None
+    tool_call_id: str | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _lower(cls, role: str) -> str:
+        return role.lower()
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _null_content(cls, content: Any) -> Any:
+        return "" if content is None else content
+
+
+class Metrics(_Reply):
+    """Timings and counts of the final chunk, durations in nanoseconds."""
+
+    total_duration: int | None = None
+    load_duration: int | None = None
+    prompt_eval_count: int | None = None
+    prompt_eval_duration: int | None = None
+    eval_count: int | None = None
+    eval_duration: int | None = None
+
+
+class GenerateRequest(_Request):
+    """`POST /api/generate`."""
+
+    # The model name.
+    model: str = ""
+    # The prompt; empty loads the model (or unloads it with keep_alive 0).
+    prompt: str = ""
+    # Text after the insertion point, for fill-in-the-middle models.
+    suffix: str | None = None
+    # Overrides the Modelfile SYSTEM.
+    system: str | None = None
+    # Overrides the Modelfile TEMPLATE (Go text/template).
+    template: str | None = None
+    # Tokens of an earlier reply, to continue from (deprecated, still used).
+    context: list[int] | None = None
+    stream: bool | None = None
+    # The prompt goes to the model as is, with no template.
+    raw: bool | None = None
+    format: Format = None
+    keep_alive: KeepAlive = None
+    images: list[str] | None = None
+    options: dict[str, Any] | None = None
+    think: Think = None
+    truncate: bool | None = None
+    shift: bool | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+
+
+class _GenerateChunk(_Reply):
+    model: str
+    created_at: str = Field(default_factory=now)
+    response: str = ""
+    thinking: str | None = None
+    done: bool = False
+    # "stop", "length", "load" or "unload"; final chunk only.
+    done_reason: str | None = None
+    # Tokens of prompt and reply, to send back as `context` (final chunk, not raw).
+    context: list[int] | None = None
+    tool_calls: list[ToolCall] | None = None
+
+
+class GenerateResponse(Metrics, _GenerateChunk):
+    """One chunk of a `/api/generate` reply; `response` is always written, metrics last."""
+
+
+class ChatRequest(_Request):
+    """`POST /api/chat`."""
+
+    model: str = ""
+    messages: list[Message] = Field(default_factory=list)
+    tools: list[Tool] | None = None
+    stream: bool | None = None
+    format: Format = None
+    keep_alive: KeepAlive = None
+    options: dict[str, Any] | None = None
+    # Overrides the Modelfile TEMPLATE (Go text/template).
+    template: str | None = None
+    think: Think = None
+    truncate: bool | None = None
+    shift: bool | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+
+
+class _ChatChunk(_Reply):
+    model: str
+    created_at: str = Field(default_factory=now)
+    message: Message
+    done: bool = False
+    done_reason: str | None = None
+
+
+class ChatResponse(Metrics, _ChatChunk):
+    """One chunk of a `/api/chat` reply; `message` is always written, metrics last."""

@@ -1,0 +1,303 @@
+"""Create a model: Modelfile or create request -> layers -> config -> manifest.
+
+Both forms of `/api/create` end in `_build`, which yields Ollama's status lines. Blobs are
+written first and the manifest last, so a create that fails half way leaves no model behind
+(only unreferenced blobs, which a prune removes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pollama import config
+from pollama.errors import InvalidRequest, ModelNotFound
+from pollama.gguf import human_number, is_gguf, read_gguf
+from pollama.modelfile import parse as parse_modelfile
+from pollama.modelfile import typed_parameters
+from pollama.store import Layer, Manifest, ModelName, Store, gojson, normalize_digest
+from pollama.store import manifest as mt
+
+# Ollama's accepted quantization targets -> llama.cpp `llama_ftype` values.
+QUANTIZE_TYPES = {"F32": 0, "F16": 1, "BF16": 32, "Q8_0": 7, "Q4_K_S": 14, "Q4_K_M": 15, "Q4_K": 15}
+_QUANTIZABLE_SOURCES = {"F32", "F16", "BF16", "unknown"}
+
+
+@dataclass
+class CreateSpec:
+    """What a create request asks for, in either form."""
+
+    from_: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    adapters: dict[str, str] = field(default_factory=dict)
+    template: str | None = None
+    system: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    license: list[str] = field(default_factory=list)
+    quantize: str | None = None
+
+
+def create_from_request(
+    store: Store,
+    name: str,
+    *,
+    from_: str | None = None,
+    files: dict[str, str] | None = None,
+    adapters: dict[str, str] | None = None,
+    template: str | None = None,
+    system: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    messages: list[dict[str, Any]] | None = None,
+    license: str | list[str] | None = None,
+    quantize: str | None = None,
+) -> Iterator[str]:
+    """The JSON create form: `files` name blobs uploaded through `/api/blobs`."""
+    spec = CreateSpec(
+        from_=from_ or None,
+        files=dict(files or {}),
+        adapters=dict(adapters or {}),
+        template=template,
+        system=system,
+        parameters=dict(parameters or {}),
+        messages=list(messages or []),
+        license=[license] if isinstance(license, str) else list(license or []),
+        quantize=quantize,
+    )
+    return _build(store, name, spec)
+
+
+def create_from_modelfile(
+    store: Store,
+    name: str,
+    text: str,
+    *,
+    quantize: str | None = None,
+    base_dir: Path | None = None,
+) -> Iterator[str]:
+    """The Modelfile form: local FROM/ADAPTER paths are copied into the store first."""
+    ModelName.parse(name)
+    yield "parsing modelfile"
+    modelfile = parse_modelfile(text)
+    spec = CreateSpec(quantize=quantize)
+    params: list[tuple[str, str]] = []
+    for command in modelfile.commands:
+        if command.name in ("model", "adapter"):
+            target = spec.files if command.name == "model" else spec.adapters
+            local = _local_path(command.args, base_dir)
+            if local is None and command.name == "model":
+                spec.from_ = command.args
+                continue
+            if local is None:
+                raise InvalidRequest(f"adapter {command.args!r} not found")
+            yield "gathering model components"
+            for path in _gguf_files(local):
+                digest, _size, _created = store.blobs.import_file(path)
+                yield f"copying file {digest} 100%"
+                target[path.name] = digest
+        elif command.name == "template":
+            spec.template = command.args
+        elif command.name == "system":
+            spec.system = command.args
+        elif command.name == "license":
+            spec.license.append(command.args)
+        elif command.name == "message":
+            role, _, content = command.args.partition(": ")
+            spec.messages.append({"role": role, "content": content})
+        elif command.name not in ("draft", "renderer", "parser", "requires"):
+            params.append((command.name, command.args))
+    spec.parameters = typed_parameters(params)
+    yield from _build(store, name, spec)
+
+
+def _local_path(arg: str, base_dir: Path | None) -> Path | None:
+    path = Path(arg).expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    return path if path.exists() else None
+
+
+def _gguf_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    found = sorted(path.glob("*.gguf"))
+    if not found:
+        raise InvalidRequest("no Modelfile or safetensors files found")
+    return found
+
+
+def _build(store: Store, name: str, spec: CreateSpec) -> Iterator[str]:
+    target = ModelName.parse(name)
+    if not spec.from_ and not spec.files:
+        raise InvalidRequest("neither 'from' or 'files' was specified")
+    layers: list[Layer] = []
+    base_config: dict[str, Any] = {}
+    if spec.from_:
+        layers, base_config = _base_layers(store, spec.from_)
+    for filename in sorted(spec.files):
+        yield "parsing GGUF"
+        layers.append(_file_layer(store, filename, spec.files[filename]))
+    for filename in sorted(spec.adapters):
+        layer = _file_layer(store, filename, spec.adapters[filename])
+        layers.append(Layer(mt.ADAPTER, layer.digest, layer.size, from_=filename))
+    if spec.quantize:
+        layers = yield from _quantize_layers(store, layers, spec.quantize)
+    layers = _apply_overrides(store, layers, spec)
+    config_layer = _config_layer(store, layers, base_config)
+    for layer in layers:
+        yield f"using existing layer {layer.digest}"
+    old = _existing_manifest(store, target)
+    yield "writing manifest"
+    store.write_manifest(target, Manifest(config=config_layer, layers=tuple(layers)))
+    if old is not None and not config.noprune():
+        store.remove_unreferenced(old.digests())
+    yield "success"
+
+
+def _existing_manifest(store: Store, name: ModelName) -> Manifest | None:
+    try:
+        return store.read_manifest(name)[1]
+    except ModelNotFound:
+        return None
+
+
+def _base_layers(store: Store, base: str) -> tuple[list[Layer], dict[str, Any]]:
+    try:
+        resolved, manifest, _raw, _path = store.read_manifest(base)
+    except ModelNotFound:
+        raise ModelNotFound(f"model '{base}' not found") from None
+    shown = resolved.display_shortest()
+    layers = [
+        Layer(x.media_type, x.digest, x.size, from_=shown, name=x.name) for x in manifest.layers
+    ]
+    base_config = {}
+    if store.has_blob(manifest.config.digest):
+        base_config = json.loads(store.blob_path(manifest.config.digest).read_text())
+    return layers, base_config
+
+
+def _file_layer(store: Store, filename: str, digest: str) -> Layer:
+    if filename.startswith("/") or ".." in Path(filename).parts:
+        raise InvalidRequest("file path must be relative")
+    if not digest or not store.has_blob(digest):
+        raise InvalidRequest(f"blob {digest or '(none)'} for {filename} was not uploaded")
+    path = store.blob_path(digest)
+    if not is_gguf(path):
+        raise InvalidRequest("supplied file was not in GGUF format")
+    kind = str(read_gguf(path).metadata.get("general.type", ""))
+    media = {"adapter": mt.ADAPTER, "projector": mt.PROJECTOR, "mmproj": mt.PROJECTOR}.get(
+        kind, mt.MODEL
+    )
+    return Layer(media, normalize_digest(digest), path.stat().st_size, filename)
+
+
+def _quantize_layers(store: Store, layers: list[Layer], quantize: str) -> Iterator[str]:
+    """Quantize every model layer with llama.cpp's own quantizer."""
+    target = quantize.upper()
+    if target not in QUANTIZE_TYPES:
+        raise InvalidRequest(
+            f"unsupported quantization type {quantize} - supported types are "
+            "F32, F16, Q4_K_S, Q4_K_M, Q8_0"
+        )
+    out = []
+    for layer in layers:
+        if layer.media_type != mt.MODEL:
+            out.append(layer)
+            continue
+        source = read_gguf(store.blob_path(layer.digest)).file_type
+        if source not in _QUANTIZABLE_SOURCES:
+            raise InvalidRequest("quantization is only supported for F16, BF16 and F32 models")
+        shown = "F32" if source == "unknown" else source
+        yield f"quantizing {shown} model to {'Q4_K_M' if target == 'Q4_K' else target}"
+        digest, size = _quantize(store, store.blob_path(layer.digest), QUANTIZE_TYPES[target])
+        yield "verifying conversion"
+        out.append(Layer(mt.MODEL, digest, size))
+    return out
+
+
+def _quantize(store: Store, source: Path, ftype: int) -> tuple[str, int]:
+    import llama_cpp
+
+    store.blobs.root.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="quantize-", dir=store.blobs.root)
+    os.close(fd)
+    try:
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = ftype
+        params.nthread = 0
+        if llama_cpp.llama_model_quantize(str(source).encode(), tmp.encode(), params) != 0:
+            raise InvalidRequest("quantization failed")
+        with open(tmp, "rb") as f:
+            digest, size, _created = store.blobs.write(iter(lambda: f.read(1 << 22), b""))
+        return digest, size
+    finally:
+        os.unlink(tmp)
+
+
+def _apply_overrides(store: Store, layers: list[Layer], spec: CreateSpec) -> list[Layer]:
+    """TEMPLATE and SYSTEM replace, LICENSE appends, PARAMETERs merge, MESSAGEs replace."""
+
+    def text_layer(media: str, text: str) -> Layer:
+        digest, size, _ = store.blobs.write_bytes(text.encode())
+        return Layer(media, digest, size)
+
+    def json_layer(media: str, value: Any) -> Layer:
+        digest, size, _ = store.blobs.write_bytes(gojson.encode_line(value, sort_keys=True))
+        return Layer(media, digest, size)
+
+    if spec.template is not None:
+        _validate_template(spec.template)
+        layers = [x for x in layers if x.media_type not in (mt.TEMPLATE, mt.PROMPT)]
+        layers.append(text_layer(mt.TEMPLATE, spec.template))
+    if spec.system:
+        layers = [x for x in layers if x.media_type != mt.SYSTEM]
+        layers.append(text_layer(mt.SYSTEM, spec.system))
+    layers += [text_layer(mt.LICENSE, text) for text in spec.license]
+    if spec.parameters:
+        merged: dict[str, Any] = {}
+        for layer in layers:
+            if layer.media_type == mt.PARAMS:
+                merged.update(json.loads(store.blob_path(layer.digest).read_text()))
+        merged.update(spec.parameters)
+        layers = [x for x in layers if x.media_type != mt.PARAMS]
+        layers.append(json_layer(mt.PARAMS, merged))
+    if spec.messages:
+        layers = [x for x in layers if x.media_type != mt.MESSAGES]
+        layers.append(json_layer(mt.MESSAGES, spec.messages))
+    return layers
+
+
+def _validate_template(template: str) -> None:
+    from pollama.prompt import PromptTemplate, TemplateError
+
+    try:
+        PromptTemplate.from_model(template, None)
+    except TemplateError as exc:
+        raise InvalidRequest(f"template error: {exc}") from None
+
+
+def _config_layer(store: Store, layers: list[Layer], base: dict[str, Any]) -> Layer:
+    """Ollama's config blob, from the model layer's GGUF; values the base set win."""
+    model_layers = [x for x in layers if x.media_type == mt.MODEL]
+    family, families, model_type, file_type = "", None, "", ""
+    if model_layers:
+        info = read_gguf(store.blob_path(model_layers[0].digest))
+        family = info.architecture
+        families = [family for _ in model_layers]
+        model_type = human_number(info.parameter_count)
+        file_type = info.file_type
+    cfg = mt.config_json(
+        model_format=base.get("model_format") or "gguf",
+        model_family=family or base.get("model_family", ""),
+        model_families=families or base.get("model_families"),
+        model_type=model_type or base.get("model_type", ""),
+        file_type=file_type or base.get("file_type", ""),
+        extra=base,
+    )
+    digest, size, _ = store.blobs.write_bytes(gojson.encode_line(cfg))
+    return Layer(mt.CONFIG_MEDIA_TYPE, digest, size)

@@ -1,0 +1,244 @@
+"""The runner's decode loop: continuous batching over slots sharing one llama.cpp context.
+
+Every step puts each generating slot's last sampled token, then chunks of pending prompts, into
+one `llama_decode` batch of at most `num_batch` tokens, samples every slot whose logits came
+out, and returns the text produced. New requests and cancels are applied between steps by the
+caller (`process.py`), so a cancelled slot stops within one step.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from typing import Any
+
+import llama_cpp.llama_cpp as C
+
+from pollama.engine.runner.batch import Batch
+from pollama.engine.runner.model import Vocab
+from pollama.engine.runner.sampling import build_sampler
+from pollama.engine.runner.slots import Job, Slot, choose_slot, fit_prompt
+from pollama.engine.runner.text import OutputFilter
+from pollama.engine.types import CompletionRequest, RunnerOptions, SamplingOptions
+from pollama.errors import PollamaError
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+PREDICT_CAP = 10  # like Ollama, unlimited num_predict stops at 10 x num_ctx tokens
+
+
+def request_from_dict(data: dict[str, Any]) -> CompletionRequest:
+    """Rebuild a CompletionRequest sent as JSON (tuples arrive as lists)."""
+    sampling = dict(data.get("sampling") or {})
+    sampling["stop"] = tuple(sampling.get("stop") or ())
+    fields = {k: v for k, v in data.items() if k != "sampling"}
+    fields["context"] = tuple(fields.get("context") or ())
+    return CompletionRequest(sampling=SamplingOptions(**sampling), **fields)
+
+
+class Engine:
+    """Slots, the shared batch and the step function."""
+
+    def __init__(
+        self, model: C.llama_model_p, ctx: C.llama_context_p, vocab: Vocab, opts: RunnerOptions
+    ) -> None:
+        self.model, self.ctx, self.vocab, self.opts = model, ctx, vocab, opts
+        self.mem = C.llama_get_memory(ctx)
+        self.can_shift = bool(C.llama_memory_can_shift(self.mem))
+        self.slots = [Slot(seq_id=i) for i in range(opts.num_parallel)]
+        self.waiting: collections.deque[Job] = collections.deque()
+        self.batch = Batch(C.llama_n_batch(ctx))
+        self.outbox: list[Message] = []
+        self.stats = {"decodes": 0, "tokens": 0, "max_seqs_per_decode": 0, "cached_tokens": 0}
+        self._rotate = 0
+
+    # -- admission -------------------------------------------------------------------------
+
+    def submit(self, job_id: int, request: CompletionRequest) -> None:
+        """Tokenize and queue a request; raises InvalidRequest if it cannot be served."""
+        req = request
+        tokens = list(req.context) + self.vocab.tokenize(
+            req.prompt, add_special=req.add_bos and not req.context
+        )
+        if not tokens:
+            tokens = [self.vocab.bos]
+        num_ctx = self.opts.num_ctx
+        keep = len(tokens) if req.sampling.num_keep < 0 else req.sampling.num_keep
+        if req.add_bos and tokens[0] == self.vocab.bos and req.sampling.num_keep >= 0:
+            keep += 1
+        keep = max(0, min(keep, num_ctx - 1))
+        tokens, truncated = fit_prompt(tokens, num_ctx, keep, req.truncate)
+        if truncated:
+            log.warning("truncating input prompt: dropped %d tokens", truncated)
+        predict = req.sampling.num_predict
+        limit = predict if predict >= 0 else PREDICT_CAP * num_ctx
+        sampler = build_sampler(self.vocab.vocab, req.sampling, req.grammar, num_ctx)
+        job = Job(job_id, req, tokens, keep, limit, truncated, sampler)
+        job.out = OutputFilter(req.sampling.stop)
+        self.waiting.append(job)
+
+    def cancel(self, job_id: int) -> None:
+        """Drop a request, queued or running; its slot is free for the next step."""
+        for job in self.waiting:
+            if job.id == job_id:
+                self.waiting.remove(job)
+                if job.sampler is not None:
+                    job.sampler.free()
+                return
+        for slot in self.slots:
+            if slot.job is not None and slot.job.id == job_id:
+                slot.release()
+                return
+
+    def _admit(self) -> None:
+        free = [s for s in self.slots if s.job is None]
+        while self.waiting and free:
+            job = self.waiting.popleft()
+            slot, n_past = choose_slot(free, job.prompt)
+            free.remove(slot)
+            self._start(slot, job, n_past)
+
+    def _start(self, slot: Slot, job: Job, n_past: int) -> None:
+        # llama.cpp needs at least one token evaluated to produce logits.
+        n_past = min(n_past, len(job.prompt) - 1)
+        if not C.llama_memory_seq_rm(self.mem, slot.seq_id, n_past, -1):
+            C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
+            n_past = 0
+        self.stats["cached_tokens"] += n_past
+        slot.cache = job.prompt[:n_past]
+        slot.pending = job.prompt[n_past:]
+        slot.job = job
+        job.t_start = time.perf_counter_ns()
+        job.sampler.accept_prompt(job.prompt)
+
+    # -- the step ---------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether a step has work to do."""
+        return bool(self.waiting and any(s.job is None for s in self.slots)) or any(
+            s.job is not None for s in self.slots
+        )
+
+    def step(self) -> None:
+        """Admit waiting requests, decode one batch, sample, queue output in `outbox`."""
+        self._admit()
+        batch = self.batch
+        batch.clear()
+        outputs: list[tuple[Slot, int]] = []
+        for slot in self.slots:
+            job = slot.job
+            if job is not None and job.next_token is not None and self._make_room(slot):
+                outputs.append((slot, batch.add_one(job.next_token, len(slot.cache), slot.seq_id)))
+                slot.cache.append(job.next_token)
+                job.next_token = None
+        seqs = len(outputs) + self._add_prompts(outputs)
+        if batch.n == 0:
+            return
+        status = batch.decode(self.ctx)
+        self.stats["decodes"] += 1
+        self.stats["tokens"] += batch.n
+        self.stats["max_seqs_per_decode"] = max(self.stats["max_seqs_per_decode"], seqs)
+        if status != 0:
+            self._fail_batch(status)
+            return
+        for slot, index in outputs:
+            self._sample(slot, index)
+
+    def _add_prompts(self, outputs: list[tuple[Slot, int]]) -> int:
+        """Fill the batch's room with prompt chunks, round-robin; returns the slots added."""
+        added = 0
+        n = len(self.slots)
+        self._rotate = (self._rotate + 1) % n
+        for k in range(n):
+            slot = self.slots[(self._rotate + k) % n]
+            if slot.job is None or not slot.pending or self.batch.room == 0:
+                continue
+            take = slot.pending[: self.batch.room]
+            last = len(take) == len(slot.pending)
+            index = self.batch.add(take, len(slot.cache), slot.seq_id, "last" if last else "none")
+            slot.cache.extend(take)
+            slot.pending = slot.pending[len(take) :]
+            slot.job.prompt_evaluated += len(take)
+            added += 1
+            if last:
+                outputs.append((slot, index))
+        return added
+
+    def _make_room(self, slot: Slot) -> bool:
+        """Shift the slot's context when it is full, as Ollama does; False ends the job."""
+        job = slot.job
+        num_ctx = self.opts.num_ctx
+        if len(slot.cache) < num_ctx:
+            return True
+        keep = job.num_keep
+        discard = (num_ctx - keep) // 2
+        if not self.can_shift or discard <= 0:
+            self._finish(slot, "length")
+            return False
+        log.debug("context limit hit - shifting: keep %d, discard %d", keep, discard)
+        C.llama_memory_seq_rm(self.mem, slot.seq_id, keep, keep + discard)
+        C.llama_memory_seq_add(self.mem, slot.seq_id, keep + discard, -1, -discard)
+        slot.cache = slot.cache[:keep] + slot.cache[keep + discard :]
+        return True
+
+    def _sample(self, slot: Slot, index: int) -> None:
+        job = slot.job
+        if job is None:
+            return
+        token = job.sampler.sample(self.ctx, index)
+        job.sampled += 1
+        if job.sampled == 1:
+            job.t_first = time.perf_counter_ns()
+        if self.vocab.is_eog(token):
+            self._finish(slot, "stop")
+            return
+        job.generated.append(token)
+        text = job.out.feed(self.vocab.piece(token))
+        if text:
+            self.outbox.append({"id": job.id, "t": text})
+        if job.out.stopped:
+            self._finish(slot, "stop")
+        elif job.sampled >= job.limit:
+            self._finish(slot, "length")
+        else:
+            job.next_token = token
+
+    def _finish(self, slot: Slot, reason: str) -> None:
+        job = slot.job
+        now = time.perf_counter_ns()
+        first = job.t_first or now
+        done = {
+            "text": "" if job.out.stopped else job.out.flush(),
+            "done_reason": reason,
+            "prompt_eval_count": max(1, job.prompt_evaluated),
+            "prompt_eval_duration": first - job.t_start,
+            "eval_count": job.sampled,
+            "eval_duration": now - first,
+            "tokens": job.prompt + job.generated,
+            "truncated": job.truncated,
+        }
+        self.outbox.append({"id": job.id, "done": done})
+        slot.release()
+
+    def _fail_batch(self, status: int) -> None:
+        """A failed decode leaves the KV state of its sequences unknown: drop them."""
+        message = f"llama_decode failed with status {status}"
+        log.error(message)
+        for slot in self.slots:
+            if slot.job is not None:
+                self.outbox.append({"id": slot.job.id, "error": message, "kind": "PollamaError"})
+                C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
+                slot.cache = []
+                slot.release()
+
+    def answer_error(self, job_id: int, exc: Exception) -> None:
+        """Report a failed request to the server in pollama's error terms."""
+        kind = type(exc).__name__ if isinstance(exc, PollamaError) else "PollamaError"
+        self.outbox.append({"id": job_id, "error": str(exc), "kind": kind})
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters for tests and benchmarks (e.g. whether requests shared decode batches)."""
+        return {**self.stats, "slot_cache_sizes": [len(s.cache) for s in self.slots]}

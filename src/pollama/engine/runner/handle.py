@@ -1,0 +1,238 @@
+"""The server's side of a runner: a process handle speaking the framed protocol.
+
+One reader task per runner routes replies by request id: text pieces to the completion
+iterators' queues, answers to futures. When the runner's socket reaches end of stream (it
+exited, was killed, crashed), every waiter is failed with `RunnerCrashed` at once, so a
+client sees the error in milliseconds rather than at a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pollama import errors
+from pollama.engine.runner import protocol
+from pollama.engine.types import (
+    CompletionChunk,
+    CompletionRequest,
+    EmbedResult,
+    LoadSpec,
+    ModelMetadata,
+)
+
+log = logging.getLogger(__name__)
+
+CRASHED = (
+    "model runner has unexpectedly stopped, this may be due to resource limitations "
+    "or an internal error, check ollama server logs for details"
+)
+CLOSE_GRACE_S = 5.0
+
+
+def _error(message: dict[str, Any]) -> errors.PollamaError:
+    cls = getattr(errors, str(message.get("kind")), errors.PollamaError)
+    if not (isinstance(cls, type) and issubclass(cls, errors.PollamaError)):
+        cls = errors.PollamaError
+    return cls(message["error"])
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Any | None:
+    """The next frame from the runner; None at end of stream."""
+    try:
+        header = await reader.readexactly(protocol.HEADER_SIZE)
+        body = await reader.readexactly(protocol.decode_header(header))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    return json.loads(body)
+
+
+def _spec_json(spec: LoadSpec) -> str:
+    data = dataclasses.asdict(spec)
+    data["model_path"] = str(spec.model_path)
+    data["adapters"] = [str(p) for p in spec.adapters]
+    data["projectors"] = [str(p) for p in spec.projectors]
+    return json.dumps(data)
+
+
+class ProcessRunner:
+    """A loaded model in its own process (implements `pollama.engine.types.Runner`)."""
+
+    def __init__(
+        self,
+        spec: LoadSpec,
+        process: asyncio.subprocess.Process,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        metadata: ModelMetadata,
+    ) -> None:
+        self.spec = spec
+        self.metadata = metadata
+        self._process = process
+        self._reader = reader
+        self._writer = writer
+        self._ids = itertools.count(1)
+        self._streams: dict[int, asyncio.Queue[dict[str, Any] | Exception]] = {}
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        self._dead = False
+        self._closing = False
+        self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
+
+    @property
+    def alive(self) -> bool:
+        """False once the process has exited (or its socket closed)."""
+        return not self._dead and self._process.returncode is None
+
+    @property
+    def pid(self) -> int:
+        """The runner process id."""
+        return self._process.pid
+
+    async def _read_loop(self) -> None:
+        while (frame := await read_frame(self._reader)) is not None:
+            for message in frame:
+                self._route(message)
+        self._on_exit(errors.RunnerCrashed(CRASHED))
+
+    def _route(self, message: dict[str, Any]) -> None:
+        job_id = message.get("id")
+        stream = self._streams.get(job_id)
+        if stream is not None:
+            stream.put_nowait(message)
+            return
+        future = self._calls.pop(job_id, None)
+        if future is None or future.done():
+            return
+        if "error" in message:
+            future.set_exception(_error(message))
+        else:
+            future.set_result(message.get("result"))
+
+    def _on_exit(self, exc: errors.PollamaError) -> None:
+        if not self._dead:
+            self._dead = True
+            if not self._closing:
+                log.warning("runner for %s (pid %d) stopped unexpectedly", self.spec.name, self.pid)
+        for stream in self._streams.values():
+            stream.put_nowait(exc)
+        for future in self._calls.values():
+            if not future.done():
+                future.set_exception(exc)
+        self._calls.clear()
+        self._writer.close()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if not self.alive:
+            raise errors.RunnerCrashed(CRASHED)
+        self._writer.write(protocol.encode(message))
+
+    async def _call(self, op: str, **fields: Any) -> Any:
+        job_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls[job_id] = future
+        try:
+            self._send({"op": op, "id": job_id, **fields})
+            return await future
+        finally:
+            self._calls.pop(job_id, None)
+
+    async def completion(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:
+        """Stream a generation; closing the iterator early cancels it in the runner."""
+        job_id = next(self._ids)
+        queue: asyncio.Queue[dict[str, Any] | Exception] = asyncio.Queue()
+        self._streams[job_id] = queue
+        finished = False
+        try:
+            self._send({"op": "complete", "id": job_id, "request": dataclasses.asdict(request)})
+            while True:
+                message = await queue.get()
+                if isinstance(message, Exception):
+                    finished = True
+                    raise message
+                if "t" in message:
+                    yield CompletionChunk(text=message["t"])
+                elif "done" in message:
+                    finished = True
+                    yield CompletionChunk(done=True, **message["done"])
+                    return
+                else:
+                    finished = True
+                    raise _error(message)
+        finally:
+            self._streams.pop(job_id, None)
+            if not finished and self.alive:
+                self._send({"op": "cancel", "id": job_id})
+
+    async def tokenize(self, text: str, *, add_special: bool = False) -> list[int]:
+        """Tokens of `text`, parsing special tokens such as `<|im_start|>`."""
+        return await self._call("tokenize", text=text, add_special=add_special)
+
+    async def detokenize(self, tokens: list[int]) -> str:
+        """Text of `tokens`."""
+        return await self._call("detokenize", tokens=list(tokens))
+
+    async def embed(self, inputs: list[str], *, truncate: bool = True) -> EmbedResult:
+        """Pooled, unnormalised embeddings of `inputs`, decoded together."""
+        result = await self._call("embed", inputs=list(inputs), truncate=truncate)
+        return EmbedResult(**result)
+
+    async def stats(self) -> dict[str, Any]:
+        """The runner's counters: decodes, tokens, max_seqs_per_decode, cached_tokens, ..."""
+        return await self._call("stats")
+
+    async def close(self) -> None:
+        """Ask the runner to exit; kill it if it has not within a grace period."""
+        self._closing = True
+        if self.alive:
+            self._writer.write(protocol.encode({"op": "close"}))
+        try:
+            await asyncio.wait_for(self._process.wait(), CLOSE_GRACE_S)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
+        self._on_exit(errors.RunnerCrashed("the model was unloaded"))
+        await self._read_task
+
+
+async def spawn_runner(spec: LoadSpec) -> ProcessRunner:
+    """Start a runner process for `spec` and wait until its model is loaded.
+
+    Raises `PollamaError` with llama.cpp's reason when loading fails.
+    """
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "pollama.engine.runner",
+            str(child.fileno()),
+            str(os.getpid()),
+            _spec_json(spec),
+            pass_fds=(child.fileno(),),
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        child.close()
+    reader, writer = await asyncio.open_unix_connection(sock=parent)
+    frame = await read_frame(reader)
+    first = frame[0] if frame else None
+    if first is None or first.get("op") != "ready":
+        writer.close()
+        if process.returncode is None:
+            process.kill()
+        status = await process.wait()
+        if first is not None and first.get("op") == "load_error":
+            raise errors.PollamaError(first["message"])
+        raise errors.PollamaError(f"llama runner process has terminated: exit status {status}")
+    metadata = ModelMetadata(**first["metadata"])
+    log.info("runner for %s started (pid %d)", spec.name, process.pid)
+    return ProcessRunner(spec, process, reader, writer, metadata)

@@ -1,0 +1,66 @@
+"""The wire between the server and a runner process: length-prefixed JSON frames.
+
+Each frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON. A frame
+from the server is one message; a frame from the runner is a list of messages, because one
+decode step produces a token for every active sequence and one write per step keeps the
+per-token cost to a single syscall.
+
+Server -> runner messages (`op` selects):
+    {"op": "complete", "id": n, "request": {...CompletionRequest as a dict...}}
+    {"op": "cancel", "id": n}
+    {"op": "tokenize", "id": n, "text": str, "add_special": bool}
+    {"op": "detokenize", "id": n, "tokens": [int]}
+    {"op": "embed", "id": n, "inputs": [str], "truncate": bool}
+    {"op": "stats", "id": n}
+    {"op": "close"}
+Runner -> server messages:
+    {"op": "ready", "metadata": {...ModelMetadata...}} once the model is loaded
+    {"op": "load_error", "message": str} instead, then the runner exits
+    {"id": n, "t": str}                  a piece of generated text
+    {"id": n, "done": {...}}             the final CompletionChunk's fields
+    {"id": n, "result": any}             the answer to tokenize/detokenize/embed/stats
+    {"id": n, "error": str, "kind": str} a request failed; kind names a pollama.errors class
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from typing import Any
+
+_HEADER = struct.Struct(">I")
+HEADER_SIZE = _HEADER.size
+MAX_FRAME = 1 << 30
+
+
+def encode(message: Any) -> bytes:
+    """One frame holding `message` as compact JSON."""
+    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    return _HEADER.pack(len(body)) + body
+
+
+def decode_header(header: bytes) -> int:
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise ValueError(f"frame of {length} bytes is too large")
+    return length
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        part = sock.recv(n - len(buf))
+        if not part:
+            return None
+        buf += part
+    return bytes(buf)
+
+
+def read_frame_sync(sock: socket.socket) -> Any | None:
+    """The next message from a blocking socket; None at end of stream."""
+    header = _recv_exactly(sock, _HEADER.size)
+    if header is None:
+        return None
+    body = _recv_exactly(sock, decode_header(header))
+    return None if body is None else json.loads(body)

@@ -1,0 +1,95 @@
+"""Sequence slots: each owns one KV sequence and remembers the tokens cached in it.
+
+A slot outlives the requests it serves, so its `cache` (the tokens whose keys and values are
+in the KV cache, in order) lets the next request skip the prefix they share.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from pollama.engine.runner.sampling import SamplerChain
+from pollama.engine.runner.text import OutputFilter
+from pollama.engine.types import CompletionRequest
+from pollama.errors import InvalidRequest
+
+
+@dataclass(eq=False)
+class Job:
+    """One completion request while it is queued or being served."""
+
+    id: int
+    request: CompletionRequest
+    prompt: list[int]
+    num_keep: int
+    limit: int
+    truncated: int = 0
+    sampler: SamplerChain | None = None
+    out: OutputFilter = field(default_factory=OutputFilter)
+    generated: list[int] = field(default_factory=list)
+    next_token: int | None = None
+    prompt_evaluated: int = 0
+    sampled: int = 0
+    t_start: int = 0
+    t_first: int = 0
+
+
+@dataclass(eq=False)
+class Slot:
+    """A KV sequence and the job (if any) using it."""
+
+    seq_id: int
+    cache: list[int] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)
+    job: Job | None = None
+    last_used: float = 0.0
+
+    def release(self) -> None:
+        """Free the slot; its cache stays for the next request to reuse."""
+        if self.job is not None and self.job.sampler is not None:
+            self.job.sampler.free()
+        self.job = None
+        self.pending = []
+        self.last_used = time.monotonic()
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """Length of the common prefix of two token lists.
+
+    A binary search over slice comparisons (C loops): long chats stay cheap without numpy.
+    """
+    lo, hi = 0, min(len(a), len(b))
+    if a[:hi] == b[:hi]:
+        return hi
+    while lo < hi:  # the answer lies in [lo, hi]
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def choose_slot(free: list[Slot], tokens: list[int]) -> tuple[Slot, int]:
+    """The free slot sharing the longest prefix with `tokens` (least recently used on ties)."""
+    scored = [(common_prefix(slot.cache, tokens), -slot.last_used, slot) for slot in free]
+    best = max(scored, key=lambda s: (s[0], s[1]))
+    return best[2], best[0]
+
+
+def fit_prompt(
+    tokens: list[int], num_ctx: int, num_keep: int, truncate: bool
+) -> tuple[list[int], int]:
+    """Make the prompt fit `num_ctx` as Ollama does: keep `num_keep` tokens and the newest.
+
+    Returns the tokens and how many were dropped. Refuses when `truncate` is off.
+    """
+    if len(tokens) <= num_ctx:
+        return tokens, 0
+    if not truncate:
+        raise InvalidRequest(
+            f"input length ({len(tokens)} tokens) exceeds the context length ({num_ctx} tokens)"
+        )
+    discard = len(tokens) - num_ctx
+    return tokens[:num_keep] + tokens[num_keep + discard :], discard

@@ -1,0 +1,204 @@
+"""Tool calls out of streamed model text: Ollama's `tools.Parser`.
+
+The parser looks for the template's tool-call tag (`<tool_call>`, `[TOOL_CALLS]`, or `{` when
+the template names none). Text before the tag streams through as content; a partial tag at the
+end of a chunk is held back until the next chunk settles it. After the tag, the text is scanned
+for complete JSON objects, each released as a call as soon as it closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from pollama.prompt.template import PromptTemplate
+
+ToolCall = dict[str, Any]
+
+
+def _held_suffix(buffer: str, tag: str) -> int:
+    """The length of the longest suffix of `buffer` that starts `tag`."""
+    for size in range(min(len(buffer), len(tag)), 0, -1):
+        if buffer.endswith(tag[:size]):
+            return size
+    return 0
+
+
+def _json_objects(buffer: str) -> list[tuple[int, int, Any]]:
+    """(start, end, value) for each complete top-level `{...}` in `buffer` that parses."""
+    found: list[tuple[int, int, Any]] = []
+    depth, start = 0, -1
+    in_string = escaped = False
+    for i, ch in enumerate(buffer):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif ch == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == "}" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                with contextlib.suppress(ValueError):  # not JSON after all: keep scanning
+                    found.append((start, i + 1, json.loads(buffer[start : i + 1])))
+    return found
+
+
+def _as_arguments(value: Any) -> dict[str, Any] | None:
+    """Arguments given as an object, or as a string holding one."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+    return None
+
+
+def _find_arguments(obj: dict[str, Any], name: str | None) -> tuple[dict[str, Any] | None, bool]:
+    """Ollama's `findObject`: `{"name", "arguments"|"parameters"}`, `{name: {...}}`, or the
+    same searched for in nested objects. The bool says whether a match was found."""
+    if "name" in obj:
+        for key in ("arguments", "parameters"):
+            args = _as_arguments(obj.get(key))
+            if args is not None:
+                return args, True
+        return None, True
+    if name is not None:
+        args = _as_arguments(obj.get(name))
+        if args is not None:
+            return args, True
+    for child in obj.values():
+        for item in child if isinstance(child, list) else [child]:
+            if isinstance(item, dict):
+                args, found = _find_arguments(item, name)
+                if found:
+                    return args, True
+    return None, False
+
+
+class ToolCallParser:
+    """Splits streamed text into content and tool calls `{"function": {"name", "arguments"}}`.
+
+    With `tools`, a call is recognised by a known tool name followed by its arguments, as
+    Ollama does; without, by a JSON object carrying `name` and `arguments` (or `parameters`).
+    """
+
+    def __init__(self, tmpl: PromptTemplate | str, tools: list[dict[str, Any]] | None = None):
+        self.tag = tmpl if isinstance(tmpl, str) else tmpl.tool_call_tag
+        self.names = [(t.get("function") or {}).get("name") or "" for t in tools or []]
+        self.names = [name for name in self.names if name]
+        self.buffer = ""
+        self.state = "looking"  # -> "calling" after the tag, "done" once it is plain text
+        self.calls = 0
+
+    def feed(self, text: str) -> tuple[str, list[ToolCall]]:
+        """Content safe to show now, and the calls completed by `text`."""
+        if self.state == "done":
+            return text, []
+        self.buffer += text
+        content = ""
+        if self.state == "looking":
+            index = self.buffer.find(self.tag)
+            cut = index if index >= 0 else len(self.buffer) - _held_suffix(self.buffer, self.tag)
+            content, self.buffer = self.buffer[:cut], self.buffer[cut:]
+            if self.tag in ("{", "[") and content.strip():
+                # JSON-tagged models only call tools when the reply starts with the JSON.
+                self.state = "done"
+                content, self.buffer = content + self.buffer, ""
+                return content, []
+            if index < 0:
+                return content, []
+            self.state = "calling"
+        calls = self._parse_calls()
+        if self._json_closed():
+            self.state = "done"
+            content, self.buffer = content + self.buffer, ""
+        return content, calls
+
+    def flush(self) -> tuple[str, list[ToolCall]]:
+        """At the end of the stream: held-back text that never became a call."""
+        rest, self.buffer = self.buffer, ""
+        if self.state == "calling" and self.calls:
+            return "", []
+        return rest, []
+
+    def _parse_calls(self) -> list[ToolCall]:
+        calls = []
+        while (call := self._next_call()) is not None:
+            calls.append(call)
+        self.calls += len(calls)
+        return calls
+
+    def _next_call(self) -> ToolCall | None:
+        name, name_end = self._find_name()
+        if self.names and name is None:
+            return None
+        for _, end, value in _json_objects(self.buffer):
+            if not isinstance(value, dict):
+                continue
+            args, found = _find_arguments(value, name)
+            if name is None:  # no tool list: the object must name the call itself
+                if not isinstance(value.get("name"), str):
+                    continue
+                name = value["name"]
+            elif not found:
+                args = value
+            if args is None:
+                return None
+            self.buffer = self.buffer[max(end, name_end) :]
+            return {"function": {"name": name, "arguments": args}}
+        return None
+
+    def _find_name(self) -> tuple[str | None, int]:
+        """The earliest (then longest) known tool name in the buffer, unless the buffer ends
+        in what may be the start of a longer name."""
+        if not self.names:
+            return None, 0
+        longest = max(map(len, self.names))
+        for size in range(1, min(len(self.buffer), longest) + 1):
+            tail = self.buffer[-size:]
+            if any(len(tail) < len(n) and n.startswith(tail) for n in self.names):
+                return None, 0
+        best: tuple[int, int, str] | None = None
+        for name in self.names:
+            pos = self.buffer.find(name)
+            if pos >= 0 and (best is None or (pos, -len(name)) < (best[0], -best[1])):
+                best = (pos, len(name), name)
+        if best is None:
+            return None, 0
+        return best[2], best[0] + best[1]
+
+    def _json_closed(self) -> bool:
+        """For `{`/`[` tags: whether the JSON that opened the reply has closed (Ollama's
+        `done`), after which any further text is content."""
+        if self.tag not in ("{", "["):
+            return False
+        opening, closing = self.tag, "}" if self.tag == "{" else "]"
+        depth = 0
+        in_string = escaped = False
+        for ch in self.buffer:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = not in_string
+            elif in_string:
+                continue
+            elif ch == opening:
+                depth += 1
+            elif ch == closing:
+                depth -= 1
+                if depth == 0:
+                    return True
+        return False

@@ -1,0 +1,79 @@
+"""Content-addressed blobs: `blobs/sha256-<hex>`, written through a temp file and verified."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from pollama.errors import InvalidRequest
+
+_DIGEST = re.compile(r"^sha256[:-]([0-9a-fA-F]{64})$")
+
+
+def normalize_digest(digest: str) -> str:
+    """`sha256:<hex>` for any accepted spelling; `invalid digest format` otherwise.
+
+    Only 64 hex digits pass, so a digest can never smuggle a path into `blobs/`.
+    """
+    match = _DIGEST.match(digest)
+    if not match:
+        raise InvalidRequest("invalid digest format")
+    return f"sha256:{match.group(1)}"
+
+
+class BlobStore:
+    """The `blobs/` folder of a store."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, digest: str) -> Path:
+        return self.root / normalize_digest(digest).replace(":", "-")
+
+    def exists(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    def write(self, chunks: Iterable[bytes], digest: str | None = None) -> tuple[str, int, bool]:
+        """Store `chunks`, verifying `digest` when given; returns (digest, size, created).
+
+        The data goes to a temp file in `blobs/` and is renamed into place only once its hash
+        is known, so readers never see a partial blob.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        hasher = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(prefix="sha256-", dir=self.root)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            actual = f"sha256:{hasher.hexdigest()}"
+            if digest is not None and normalize_digest(digest).lower() != actual:
+                raise InvalidRequest(
+                    f'digest mismatch, expected "{normalize_digest(digest)}", got "{actual}"'
+                )
+            target = self.path(actual)
+            if target.exists():
+                os.utime(target)
+                return actual, size, False
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+            return actual, size, True
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def write_bytes(self, data: bytes) -> tuple[str, int, bool]:
+        return self.write([data])
+
+    def import_file(self, source: Path) -> tuple[str, int, bool]:
+        """Store a copy of a local file, hashed while it is copied (the user's file may change
+        later; the blob must not)."""
+        with source.open("rb") as f:
+            return self.write(iter(lambda: f.read(1 << 22), b""))

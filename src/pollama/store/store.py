@@ -1,0 +1,210 @@
+"""The model store at `$OLLAMA_MODELS`: Ollama's `manifests/` and `blobs/`, byte for byte.
+
+A model exists once its manifest does; the manifest is written last (temp file + rename), so a
+create that dies half way leaves blobs that the next prune removes, never half a model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pollama import config
+from pollama.errors import ModelNotFound, StoreError
+from pollama.store import manifest as mt
+from pollama.store.blobs import BlobStore, normalize_digest
+from pollama.store.manifest import Manifest
+from pollama.store.model import Model
+from pollama.store.name import ModelName
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """Manifests and blobs below one root folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.manifests = self.root / "manifests"
+        self.blobs = BlobStore(self.root / "blobs")
+
+    # -- blobs ------------------------------------------------------------------------------
+
+    def blob_path(self, digest: str) -> Path:
+        return self.blobs.path(digest)
+
+    def has_blob(self, digest: str) -> bool:
+        return self.blobs.exists(digest)
+
+    def write_blob(self, chunks: Iterable[bytes], digest: str | None = None) -> str:
+        """Store `chunks` as a blob, verifying `digest` when given; returns the digest."""
+        return self.blobs.write(chunks, digest)[0]
+
+    # -- manifests --------------------------------------------------------------------------
+
+    def _manifest_files(self) -> list[tuple[ModelName, Path]]:
+        found = []
+        if not self.manifests.is_dir():
+            return found
+        for path in self.manifests.glob("*/*/*/*"):
+            if not path.is_file():
+                continue
+            name = ModelName.from_path(path.relative_to(self.manifests).parts)
+            if name is not None:
+                found.append((name, path))
+        return found
+
+    def resolve(self, name: str | ModelName) -> ModelName:
+        """The stored spelling of `name` (lookup is case-insensitive), or `name` itself."""
+        parsed = name if isinstance(name, ModelName) else ModelName.parse(name)
+        for existing, _path in self._manifest_files():
+            if existing.matches(parsed):
+                return existing
+        return parsed
+
+    def manifest_path(self, name: ModelName) -> Path:
+        return self.manifests.joinpath(*name.path.parts)
+
+    def read_manifest(self, name: str | ModelName) -> tuple[ModelName, Manifest, bytes, Path]:
+        resolved = self.resolve(name)
+        path = self.manifest_path(resolved)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise ModelNotFound(f"model '{name}' not found") from None
+        try:
+            return resolved, Manifest.from_bytes(raw), raw, path
+        except (ValueError, TypeError) as exc:
+            raise StoreError(
+                f"manifest of {resolved.display_shortest()} is corrupt: {exc}"
+            ) from exc
+
+    def write_manifest(self, name: ModelName, manifest: Manifest) -> None:
+        """Write `manifest` atomically; every blob it names must already exist."""
+        missing = [d for d in manifest.digests() if not self.has_blob(d)]
+        if missing:
+            raise StoreError(f"cannot write manifest: blob {missing[0]} is missing")
+        self._atomic_write(self.manifest_path(self.resolve(name)), manifest.to_bytes())
+
+    def _atomic_write(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    # -- models -----------------------------------------------------------------------------
+
+    def get_model(self, name: str | ModelName) -> Model:
+        """The model called `name`; `ModelNotFound` ("model 'NAME' not found") if absent."""
+        resolved, manifest, raw, path = self.read_manifest(name)
+        return self._load(resolved, manifest, raw, path)
+
+    def list_models(self) -> list[Model]:
+        """Every valid model in the store, newest first; corrupt manifests are skipped."""
+        models = []
+        for name, path in self._manifest_files():
+            try:
+                raw = path.read_bytes()
+                models.append(self._load(name, Manifest.from_bytes(raw), raw, path))
+            except (OSError, ValueError, StoreError) as exc:
+                log.warning("skipping manifest %s: %s", path, exc)
+        return sorted(models, key=lambda m: m.modified_at, reverse=True)
+
+    def _text(self, digest: str) -> str:
+        return self.blob_path(digest).read_text(encoding="utf-8")
+
+    def _load(self, name: ModelName, manifest: Manifest, raw: bytes, path: Path) -> Model:
+        import hashlib
+
+        fields: dict[str, Any] = {"license": [], "parameters": {}, "messages": []}
+        adapters, projectors = [], []
+        for layer in manifest.layers:
+            kind = layer.media_type
+            if kind == mt.MODEL:
+                fields["model_path"] = self.blob_path(layer.digest)
+                fields["parent_model"] = layer.from_
+            elif kind == mt.ADAPTER:
+                adapters.append(self.blob_path(layer.digest))
+            elif kind == mt.PROJECTOR:
+                projectors.append(self.blob_path(layer.digest))
+            elif kind in (mt.TEMPLATE, mt.PROMPT):
+                fields["template"] = self._text(layer.digest)
+            elif kind == mt.SYSTEM:
+                fields["system"] = self._text(layer.digest)
+            elif kind == mt.LICENSE:
+                fields["license"].append(self._text(layer.digest))
+            elif kind == mt.PARAMS:
+                fields["parameters"] = json.loads(self._text(layer.digest) or "{}")
+            elif kind == mt.MESSAGES:
+                fields["messages"] = json.loads(self._text(layer.digest) or "[]")
+        cfg: dict[str, Any] = {}
+        if manifest.config.digest and self.has_blob(manifest.config.digest):
+            cfg = json.loads(self._text(manifest.config.digest) or "{}")
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        return Model(
+            name=name,
+            digest=hashlib.sha256(raw).hexdigest(),
+            size=manifest.size,
+            modified_at=modified,
+            adapters=tuple(adapters),
+            projectors=tuple(projectors),
+            config=cfg,
+            **fields,
+        )
+
+    def copy(self, source: str, destination: str) -> None:
+        """Copy the manifest byte for byte; blobs are shared."""
+        _, _, raw, src_path = self.read_manifest(source)
+        target = self.manifest_path(self.resolve(destination))
+        if target != src_path:
+            self._atomic_write(target, raw)
+
+    def delete(self, name: str) -> None:
+        """Remove the manifest, then every blob no other manifest references."""
+        _, manifest, _, path = self.read_manifest(name)
+        path.unlink()
+        self._prune_dirs(path.parent)
+        self.remove_unreferenced(manifest.digests())
+
+    def referenced_digests(self) -> set[str]:
+        refs: set[str] = set()
+        for _name, path in self._manifest_files():
+            try:
+                refs |= {d.lower() for d in Manifest.from_bytes(path.read_bytes()).digests()}
+            except (OSError, ValueError):
+                continue
+        return refs
+
+    def remove_unreferenced(self, digests: Iterable[str]) -> None:
+        refs = self.referenced_digests()
+        for digest in digests:
+            if digest and normalize_digest(digest).lower() not in refs:
+                self.blob_path(digest).unlink(missing_ok=True)
+
+    def prune(self) -> None:
+        """Startup prune (unless `OLLAMA_NOPRUNE`): unreferenced blobs older than an hour."""
+        if config.noprune() or not self.blobs.root.is_dir():
+            return
+        refs = self.referenced_digests()
+        cutoff = datetime.now().timestamp() - 3600
+        for blob in self.blobs.root.iterdir():
+            digest = blob.name.replace("sha256-", "sha256:", 1)
+            if blob.stat().st_mtime < cutoff and digest.lower() not in refs:
+                blob.unlink(missing_ok=True)
+
+    def _prune_dirs(self, folder: Path) -> None:
+        while folder != self.manifests and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent

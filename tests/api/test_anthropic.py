@@ -1,0 +1,268 @@
+"""Anthropic compatibility: the translation alone, then the official SDK on a live server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import pytest
+
+from pollama.api.compat import anthropic as compat
+from pollama.api.schemas.anthropic import MessagesRequest
+from pollama.errors import InvalidRequest
+from tests.api.compat_helpers import create_model, native_stream
+from tests.fixtures.server import live_server
+
+_TOOL = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+def _native(think: bool | None = None, **body: Any) -> dict[str, Any]:
+    body.setdefault("model", "m")
+    body.setdefault("max_tokens", 16)
+    body.setdefault("messages", [{"role": "user", "content": "hi"}])
+    return compat.chat_request(MessagesRequest.model_validate(body), think=think)
+
+
+def test_request_options_and_system() -> None:
+    native = _native(
+        system=[{"type": "text", "text": "be"}, {"type": "text", "text": "brief"}],
+        temperature=0.1,
+        top_p=0.9,
+        top_k=5,
+        stop_sequences=["END"],
+    )
+    assert native["options"] == {
+        "num_predict": 16,
+        "temperature": 0.1,
+        "top_p": 0.9,
+        "top_k": 5,
+        "stop": ["END"],
+    }
+    assert native["messages"] == [
+        {"role": "system", "content": "be\nbrief"},
+        {"role": "user", "content": "hi"},
+    ]
+    assert _native(system="sys")["messages"][0] == {"role": "system", "content": "sys"}
+
+
+def test_tool_use_and_tool_result_blocks() -> None:
+    native = _native(
+        tools=[_TOOL, {"type": "web_search_20250305", "name": "web_search"}],
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "Let me check."},
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "get_weather",
+                        "input": {"city": "Paris"},
+                    },
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": [{"type": "text", "text": "sunny"}],
+                    }
+                ],
+            },
+        ],
+    )
+    assert native["messages"] == [
+        {"role": "user", "content": "Weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": "Let me check.",
+            "tool_calls": [
+                {
+                    "id": "toolu_1",
+                    "function": {"name": "get_weather", "arguments": {"city": "Paris"}},
+                }
+            ],
+        },
+        {"role": "tool", "content": "sunny", "tool_call_id": "toolu_1", "tool_name": "get_weather"},
+    ]
+    assert native["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "parameters": _TOOL["input_schema"],
+            },
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"messages": []}, "messages is required"),
+        ({"model": ""}, "model is required"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image", "source": {"type": "url", "url": "http://x"}}
+                        ],
+                    }
+                ]
+            },
+            "Only base64 images are supported",
+        ),
+    ],
+)
+def test_invalid_requests(body: dict[str, Any], error: str) -> None:
+    with pytest.raises(InvalidRequest, match=error):
+        _native(**body)
+
+
+async def test_response_text_and_usage() -> None:
+    reply = await compat.messages_response(native_stream(["Hel", "lo"], done_reason="length"), "m")
+    body = reply.wire()
+    assert body["id"].startswith("msg_") and len(body["id"]) == 28
+    assert body["type"] == "message" and body["role"] == "assistant"
+    assert body["content"] == [{"type": "text", "text": "Hello"}]
+    assert body["stop_reason"] == "max_tokens" and body["stop_sequence"] is None
+    assert body["usage"] == {"input_tokens": 5, "output_tokens": 2}
+
+
+async def test_response_tool_use() -> None:
+    call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    reply = await compat.messages_response(native_stream([""], tool_calls=[call]), "m")
+    assert reply.stop_reason == "tool_use"
+    (block,) = reply.content
+    assert block["type"] == "tool_use" and block["id"].startswith("call_")
+    assert block["name"] == "get_weather" and block["input"] == {"city": "Paris"}
+
+
+async def test_stream_event_order() -> None:
+    call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    stream = native_stream(["a", "b"], tool_calls=[call], thinking="hmm")
+    events = [e async for e in compat.stream_events(stream, "m")]
+    names = [name for name, _ in events]
+    assert names == [
+        "message_start",
+        "ping",
+        "content_block_start",  # thinking
+        "content_block_delta",
+        "content_block_stop",
+        "content_block_start",  # text
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "content_block_start",  # tool_use
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    deltas = [p["delta"] for n, p in events if n == "content_block_delta"]
+    assert deltas[0] == {"type": "thinking_delta", "thinking": "hmm"}
+    assert deltas[1] == {"type": "text_delta", "text": "a"}
+    assert deltas[3] == {"type": "input_json_delta", "partial_json": '{"city": "Paris"}'}
+    assert [p["index"] for n, p in events if n == "content_block_start"] == [0, 1, 2]
+    assert events[-2][1]["delta"]["stop_reason"] == "tool_use"
+    assert events[-2][1]["usage"] == {"input_tokens": 5, "output_tokens": 2}
+
+
+# --- against a live server -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("anthropic-models")
+    create_model(root, "tiny", tiny_gguf)
+    with live_server(root) as url:
+        yield url
+
+
+def _client(url: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=url, api_key="x", max_retries=0)
+
+
+def test_sdk_create(tiny_server: str) -> None:
+    message = _client(tiny_server).messages.create(
+        model="tiny",
+        max_tokens=4,
+        system="You are terse.",
+        messages=[{"role": "user", "content": "Hello"}],
+    )
+    assert message.type == "message" and message.role == "assistant"
+    assert message.id.startswith("msg_")
+    assert message.content[0].type == "text"
+    # Random weights may draw EOS early, so "end_turn" is as good as "max_tokens" here.
+    assert message.stop_reason in ("max_tokens", "end_turn")
+    assert message.usage.input_tokens > 0 and 0 < message.usage.output_tokens <= 4
+
+
+def test_sdk_stream(tiny_server: str) -> None:
+    with _client(tiny_server).messages.stream(
+        model="tiny", max_tokens=4, messages=[{"role": "user", "content": "Hello"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert final.content[0].type == "text" and final.content[0].text == text
+    assert final.stop_reason in ("max_tokens", "end_turn")
+    assert 0 < final.usage.output_tokens <= 4
+
+
+def test_raw_stream_is_named_sse(tiny_server: str) -> None:
+    body = {
+        "model": "tiny",
+        "max_tokens": 2,
+        "stream": True,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    with httpx.stream("POST", tiny_server + "/v1/messages", json=body) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [
+            line.removeprefix("event: ")
+            for line in response.iter_lines()
+            if line.startswith("event:")
+        ]
+    assert events[:3] == ["message_start", "ping", "content_block_start"]
+    assert events[-2:] == ["message_delta", "message_stop"]
+
+
+def test_errors_in_anthropic_shape(tiny_server: str) -> None:
+    response = httpx.post(
+        tiny_server + "/v1/messages",
+        json={"model": "nope", "max_tokens": 4, "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert response.status_code == 404
+    body = response.json()
+    assert body["type"] == "error" and body["error"]["type"] == "not_found_error"
+    assert "not found" in body["error"]["message"]
+    with pytest.raises(anthropic.BadRequestError):
+        _client(tiny_server).messages.create(model="tiny", max_tokens=4, messages=[])
+
+
+@pytest.mark.starter
+def test_sdk_on_starter(starter_ggufs: dict[str, Path], tmp_path: Path) -> None:
+    create_model(tmp_path, "qwen2.5-coder:0.5b", starter_ggufs["qwen2.5-coder:0.5b"])
+    with live_server(tmp_path) as url:
+        message = _client(url).messages.create(
+            model="qwen2.5-coder:0.5b",
+            max_tokens=8,
+            temperature=0,
+            messages=[{"role": "user", "content": "Reply with the single word: yes"}],
+        )
+    assert "yes" in message.content[0].text.lower()  # type: ignore[union-attr]
+    assert message.stop_reason in ("end_turn", "max_tokens")

@@ -1,0 +1,140 @@
+"""`POST /api/chat` against a live server: mechanics on the tiny model, behaviour on qwen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import ollama
+import pytest
+
+from tests.api.generate_helpers import TINY_OPTIONS, ndjson, post, server_with
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory, tiny_gguf: Path) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("chat-models")
+    with server_with(root, {"tiny": f"FROM {tiny_gguf}\n"}) as base:
+        yield base
+
+
+def _user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+def test_streams_assistant_chunks_ending_in_metrics(url: str) -> None:
+    body = {"model": "tiny", "messages": [_user("hi")], "options": TINY_OPTIONS}
+    response, chunks = ndjson(url, "/api/chat", body)
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    for chunk in chunks:
+        assert chunk["message"]["role"] == "assistant"
+        assert isinstance(chunk["message"]["content"], str)
+    final = chunks[-1]
+    assert final["done"] is True and final["done_reason"] == "length"
+    assert final["eval_count"] == TINY_OPTIONS["num_predict"]
+    assert final["prompt_eval_count"] > 0 and final["total_duration"] >= final["eval_duration"]
+    assert "context" not in final
+
+
+def test_multi_turn_history_with_every_role(url: str) -> None:
+    messages = [
+        {"role": "SYSTEM", "content": "be nice"},
+        _user("what is the weather?"),
+        {"role": "assistant", "content": "let me check"},
+        {"role": "tool", "content": "sunny", "tool_name": "get_weather"},
+        _user("so?"),
+    ]
+    body = {"model": "tiny", "messages": messages, "stream": False, "options": TINY_OPTIONS}
+    reply = post(url, "/api/chat", body)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["done"] is True
+    assert reply.json()["prompt_eval_count"] > len(messages)
+
+
+def test_official_client_stream_equals_whole(url: str) -> None:
+    client = ollama.Client(host=url)
+    options = {**TINY_OPTIONS, "temperature": 0.9}
+    parts = list(client.chat(model="tiny", messages=[_user("x")], stream=True, options=options))
+    whole = client.chat(model="tiny", messages=[_user("x")], options=options)
+    assert whole.message.content == "".join(p.message.content for p in parts)
+    assert whole.done and whole.eval_count == parts[-1].eval_count
+
+
+def test_empty_messages_load_and_unload(url: str) -> None:
+    loaded = post(url, "/api/chat", {"model": "tiny", "messages": []}).json()
+    assert loaded["done_reason"] == "load"
+    assert loaded["message"] == {"role": "assistant", "content": ""}
+    unloaded = post(url, "/api/chat", {"model": "tiny", "keep_alive": 0}).json()
+    assert unloaded["done_reason"] == "unload"
+
+
+def test_history_dropped_to_fit_is_reported(url: str) -> None:
+    history = [_user("word " * 60), {"role": "assistant", "content": "ok " * 60}] * 3
+    body = {
+        "model": "tiny",
+        "messages": [*history, _user("last")],
+        "stream": False,
+        "options": {**TINY_OPTIONS, "num_ctx": 128},
+    }
+    reply = post(url, "/api/chat", body)
+    assert reply.status_code == 200, reply.text
+    assert int(reply.headers["X-Pollama-Truncated"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"model": "", "messages": [_user("x")]}, 400, "model is required"),
+        ({"model": "nope", "messages": [_user("x")]}, 404, "model 'nope' not found"),
+        (
+            {"model": "tiny", "messages": [_user("x")], "options": {"stop": "x"}},
+            400,
+            'option "stop"',
+        ),
+        (
+            {"model": "tiny", "messages": [{"role": "user", "content": "x", "images": ["aGk="]}]},
+            400,
+            "does not support vision",
+        ),
+        (
+            {"model": "tiny", "messages": [_user("x")], "think": True},
+            400,
+            "does not support thinking",
+        ),
+        ({"model": "tiny", "messages": [_user("x")], "format": 3}, 400, "format"),
+    ],
+)
+def test_errors_before_the_stream(url: str, body: dict, status: int, message: str) -> None:
+    reply = post(url, "/api/chat", body)
+    assert reply.status_code == status
+    assert message in reply.json()["error"]
+
+
+# --- behaviour on the real model ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def qwen_url(
+    tmp_path_factory: pytest.TempPathFactory, starter_ggufs: dict[str, Path]
+) -> Iterator[str]:
+    from pollama.starters import STARTERS
+
+    starter = next(s for s in STARTERS if s.name == "qwen2.5-coder:0.5b")
+    root = tmp_path_factory.mktemp("qwen-chat-models")
+    modelfile = starter.modelfile_text(starter_ggufs[starter.name])
+    with server_with(root, {starter.name: modelfile}) as base:
+        yield base
+
+
+@pytest.mark.starter
+def test_qwen_remembers_the_conversation(qwen_url: str) -> None:
+    client = ollama.Client(host=qwen_url)
+    options = {"num_predict": 24, "num_ctx": 1024, "temperature": 0, "stop": ["."]}
+    messages = [
+        _user("My name is Zorblat. Remember it."),
+        {"role": "assistant", "content": "Got it, Zorblat."},
+        _user("What is my name? Answer with the name only."),
+    ]
+    reply = client.chat(model="qwen2.5-coder:0.5b", messages=messages, options=options)
+    assert "zorblat" in reply.message.content.lower()
+    assert "." not in reply.message.content

@@ -1,0 +1,115 @@
+"""`pollama run`: one-shot, piped stdin, `--verbose`, and the REPL, against a live server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pollama.cli.main import cli
+from pollama.cli.run import Session, WordWrap, go_duration, repl
+from pollama.client import Client
+from tests.api.generate_helpers import server_with
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory, tiny_gguf: Path) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("run-models")
+    modelfile = f"FROM {tiny_gguf}\nPARAMETER num_predict 6\nPARAMETER num_ctx 256\n"
+    with server_with(root, {"tiny": modelfile}) as base:
+        yield base
+
+
+def _run(url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["run", *args], input=stdin, env={"OLLAMA_HOST": url})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_one_shot_prints_the_answer(url: str) -> None:
+    code, out, _ = _run(url, "tiny", "hello", "there")
+    assert code == 0
+    assert out.endswith("\n") and len(out) > 1
+
+
+def test_piped_stdin_is_the_prompt(url: str) -> None:
+    code, out, _ = _run(url, "tiny", stdin="from a pipe\n")
+    assert code == 0 and len(out.strip()) > 0
+
+
+def test_verbose_prints_timings_to_stderr(url: str) -> None:
+    code, _, err = _run(url, "tiny", "hi", "--verbose", "--keepalive", "1m", "--nowordwrap")
+    assert code == 0
+    for label in (
+        "total duration:",
+        "load duration:",
+        "prompt eval count:",
+        "prompt eval rate:",
+        "eval count:",
+        "eval duration:",
+        "eval rate:",
+    ):
+        assert label in err
+    assert "6 token(s)" in err
+
+
+def test_format_json_is_sent(url: str) -> None:
+    code, _, _ = _run(url, "tiny", "x", "--format", "json")
+    assert code == 0
+
+
+def test_unknown_model_is_an_error(url: str) -> None:
+    code, _, err = _run(url, "nope", "hi")
+    assert code == 1
+    assert "Error: model 'nope' not found" in err
+
+
+def test_repl_keeps_history_and_runs_commands(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = iter(["hello", '"""two', 'lines"""', "/set verbose", "/unknown", "/?", "/bye", "never"])
+    session = Session("tiny")
+    client = Client(url)
+    try:
+        repl(client, session, lambda prompt: next(lines))
+    finally:
+        client.close()
+    assert [m["role"] for m in session.messages] == ["user", "assistant"] * 2
+    assert session.messages[2]["content"] == "two\nlines"
+    out = capsys.readouterr()
+    assert "Unknown command '/unknown'. Type /? for help" in out.out
+    assert "/bye" in out.out  # the help text
+    assert "eval rate:" in out.err  # verbose after /set verbose
+    assert next(lines) == "never"  # /bye ended the session
+
+
+def test_repl_clear_and_eof(url: str) -> None:
+    session = Session("tiny")
+    session.messages = [{"role": "user", "content": "old"}]
+    lines = iter(["/clear", "/set parameter temperature 0.5", "/set system Be terse."])
+
+    def read(prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    repl(Client(url), session, read)
+    assert session.messages == []
+    assert session.options == {"temperature": 0.5}
+    assert session.system == "Be terse."
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [(1_500_000_000, "1.5s"), (12_345_000, "12.345ms"), (2_000, "2µs"), (999, "999ns")],
+)
+def test_go_duration(ns: int, text: str) -> None:
+    assert go_duration(ns) == text
+
+
+def test_word_wrap_breaks_between_words_only() -> None:
+    text = "The quick brown fox jumps over the lazy dog.\nA new line here"
+    wrap = WordWrap(10)
+    out = "".join(wrap.feed(text[i : i + 3]) for i in range(0, len(text), 3)) + wrap.flush()
+    assert out == "The quick \nbrown fox \njumps over \nthe lazy \ndog.\nA new line \nhere"
+    assert all(len(line.rstrip()) <= 10 for line in out.splitlines())
