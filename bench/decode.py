@@ -16,58 +16,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 from llama_cpp import Llama
-from pollama.create import create_from_modelfile
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import MODEL, server
 
 from pollama.starters import STARTERS, gguf_path
-from pollama.store import Store
 
 PROMPT = "Write a long story about a robot who learns to paint. Once upon a time"
 NUM_CTX = 2048
-MODEL = "bench:latest"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def server(gguf: Path, parallel: int | None) -> Iterator[str]:
-    """A `pollama serve` over a fresh store holding `gguf` as `bench`; yields its URL."""
-    with tempfile.TemporaryDirectory() as models:
-        for _ in create_from_modelfile(Store(Path(models)), MODEL, f"FROM {gguf}\n"):
-            pass
-        port = _free_port()
-        env = {**os.environ, "OLLAMA_MODELS": models, "OLLAMA_HOST": f"127.0.0.1:{port}"}
-        if parallel:
-            env["OLLAMA_NUM_PARALLEL"] = str(parallel)
-        proc = subprocess.Popen([sys.executable, "-m", "pollama", "serve"], env=env)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    httpx.get(url, timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def _rates(start: float, stamps: list[float]) -> tuple[float, float]:
@@ -129,7 +92,8 @@ def main() -> None:
     )
     served: list[tuple[float, float]] = []
     local: list[tuple[float, float]] = []
-    with server(args.model, args.parallel) as url, httpx.Client(base_url=url, timeout=600) as c:
+    env = {"OLLAMA_NUM_PARALLEL": str(args.parallel)} if args.parallel else {}
+    with server(args.model, **env) as url, httpx.Client(base_url=url, timeout=600) as c:
         through_server(c, "warm up", 4, args.threads)  # loads the model
         bare(llm, "warm up", 4)
         for i in range(args.rounds):

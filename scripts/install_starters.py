@@ -12,9 +12,8 @@ def main() -> None:
     store = Store(config.models_dir())
     for starter in STARTERS:
         gguf = gguf_path(starter)
-        for status in create_from_modelfile(store, starter.name, starter.modelfile_text(gguf)):
-            pass
-        print(f"{starter.name}: {status}")
+        statuses = list(create_from_modelfile(store, starter.name, starter.modelfile_text(gguf)))
+        print(f"{starter.name}: {statuses[-1]}")
 
 
 if __name__ == "__main__":

@@ -159,3 +159,15 @@ def test_reads_a_store_written_by_ollama(store: Store, tiny_gguf: Path) -> None:
     assert model.config["model_type"] == "107K"
     assert model.size == model_size + tmpl_size + cfg_size
     assert store.list_models()[0].short_name == "handmade:7b"
+
+
+@pytest.mark.parametrize("filename", ["./x.gguf", "a//b.gguf", "/abs.gguf", "a/../b.gguf", ""])
+def test_file_names_must_be_go_valid_paths(store: Store, tiny_gguf: Path, filename: str) -> None:
+    digest = store.write_blob([tiny_gguf.read_bytes()])
+    with pytest.raises(InvalidRequest, match="file path must be relative"):
+        list(create_from_request(store, "k", files={filename: digest}))
+
+
+def test_empty_file_digest_is_invalid_format(store: Store) -> None:
+    with pytest.raises(InvalidRequest, match="invalid digest format"):
+        list(create_from_request(store, "k", files={"0.gguf": ""}))

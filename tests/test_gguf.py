@@ -35,6 +35,7 @@ def test_not_a_gguf_is_a_clear_error(tmp_path: Path) -> None:
         (8_030_261_248, "8.0B"),
         (107_000, "107K"),
         (12, "12"),
+        (1_500_000_000_000, "1.5T"),
     ],
 )
 def test_parameter_sizes_print_as_ollama(count: int, text: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pollama.errors import InvalidRequest
@@ -88,3 +90,59 @@ def test_instructions_are_case_insensitive_and_parameters_case_sensitive() -> No
     assert isinstance(parse("FROM m").commands[0], Command)
     with pytest.raises(ModelfileError):
         parse("FROM\nm")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("FROM m\nSYSTEM\nhi", "(line 3): command must be one of"),  # the newline counts
+        ("FROM m\r\nBOGUS x", "(line 3): command must be one of"),  # CR and LF both count
+        ("FROM m\nPARAMETER p", "unexpected EOF"),
+        ("FROM m\nPARAMETER tëmp 1", "unexpected EOF: t"),
+        ("FROM m\nMESSAGE usér hi", "unexpected EOF: us"),
+        ("FROM m\nMESSAGE User hi", "(line 2): message role must be one of"),
+    ],
+)
+def test_error_positions_follow_ollamas_state_machine(text: str, message: str) -> None:
+    with pytest.raises(ModelfileError) as info:
+        parse(text)
+    assert str(info.value).startswith(message)
+    if message == "unexpected EOF":
+        assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("PARAMETER temperature 0.123456789", 0.12345679),  # float32, as Ollama's CLI sends
+        ("PARAMETER seed +5", 5),
+        ("PARAMETER use_mmap TRUE", True),
+        ("PARAMETER use_mmap f", False),
+    ],
+)
+def test_parameter_values_parse_as_go_does(line: str, value: object) -> None:
+    (typed,) = parse(f"FROM m\n{line}").parameters.values()
+    assert typed == value
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("PARAMETER seed 5_000", "invalid int value [5_000]"),
+        ("PARAMETER use_mmap tRuE", "invalid bool value [tRuE]"),
+    ],
+)
+def test_values_go_rejects_are_rejected(line: str, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=re.escape(message)):
+        parse(f"FROM m\n{line}").parameters  # noqa: B018 - typing raises
+
+
+def test_deprecated_parameters_are_dropped() -> None:
+    assert parse("FROM m\nPARAMETER low_vram true\nPARAMETER top_k 3").parameters == {"top_k": 3}
+
+
+def test_quote_only_for_newlines_and_edge_spaces() -> None:
+    assert str(Command("system", "\ttabbed")) == "SYSTEM \ttabbed"
+    assert str(Command("system", " spaced")) == 'SYSTEM " spaced"'
+    assert str(Command("message", "user: two\nlines")) == 'MESSAGE user "two\nlines"'
+    assert str(Command("renderer", "qwen3-coder")) == "RENDERER qwen3-coder"

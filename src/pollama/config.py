@@ -135,6 +135,11 @@ def nohistory() -> bool:
     return _var("OLLAMA_NOHISTORY").lower() in {"1", "true"}
 
 
+def history_file() -> Path:
+    """Where the interactive `run` keeps its line history, as Ollama: `~/.ollama/history`."""
+    return Path.home() / ".ollama" / "history"
+
+
 def as_map() -> list[tuple[str, str, str]]:
     """(name, current value, help) for every variable, for `serve --help` and the README."""
     return [
@@ -149,4 +154,5 @@ def as_map() -> list[tuple[str, str, str]]:
         ("OLLAMA_NOPRUNE", str(noprune()), "Do not prune model blobs on startup"),
         ("OLLAMA_ORIGINS", ",".join(origins()), "A comma separated list of allowed origins"),
         ("OLLAMA_LOAD_TIMEOUT", load_timeout(), "How long to allow model loads to stall"),
+        ("OLLAMA_NOHISTORY", str(nohistory()), "Do not preserve readline history"),
     ]

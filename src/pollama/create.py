@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,10 @@ from pollama.store import manifest as mt
 # Ollama's accepted quantization targets -> llama.cpp `llama_ftype` values.
 QUANTIZE_TYPES = {"F32": 0, "F16": 1, "BF16": 32, "Q8_0": 7, "Q4_K_S": 14, "Q4_K_M": 15, "Q4_K": 15}
 _QUANTIZABLE_SOURCES = {"F32", "F16", "BF16", "unknown"}
+# `golang.org/x/mod/semver` without its `v`: major[.minor[.patch]][-pre][+build].
+_SEMVER = re.compile(
+    r"(0|[1-9]\d*)(\.(0|[1-9]\d*)(\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?)?)?"
+)
 
 
 @dataclass
@@ -41,6 +46,9 @@ class CreateSpec:
     messages: list[dict[str, Any]] = field(default_factory=list)
     license: list[str] = field(default_factory=list)
     quantize: str | None = None
+    renderer: str = ""
+    parser: str = ""
+    requires: str = ""
 
 
 def create_from_request(
@@ -56,6 +64,9 @@ def create_from_request(
     messages: list[dict[str, Any]] | None = None,
     license: str | list[str] | None = None,
     quantize: str | None = None,
+    renderer: str = "",
+    parser: str = "",
+    requires: str = "",
 ) -> Iterator[str]:
     """The JSON create form: `files` name blobs uploaded through `/api/blobs`."""
     spec = CreateSpec(
@@ -68,6 +79,9 @@ def create_from_request(
         messages=list(messages or []),
         license=[license] if isinstance(license, str) else list(license or []),
         quantize=quantize,
+        renderer=renderer,
+        parser=parser,
+        requires=requires,
     )
     return _build(store, name, spec)
 
@@ -109,10 +123,22 @@ def create_from_modelfile(
         elif command.name == "message":
             role, _, content = command.args.partition(": ")
             spec.messages.append({"role": role, "content": content})
-        elif command.name not in ("draft", "renderer", "parser", "requires"):
+        elif command.name in ("renderer", "parser"):
+            setattr(spec, command.name, command.args)
+        elif command.name == "requires":
+            spec.requires = _semver(command.args)
+        elif command.name != "draft":
             params.append((command.name, command.args))
     spec.parameters = typed_parameters(params)
     yield from _build(store, name, spec)
+
+
+def _semver(text: str) -> str:
+    """REQUIRES as Ollama checks it: a semantic version, with an optional leading `v`."""
+    version = text.removeprefix("v")
+    if not _SEMVER.fullmatch(version):
+        raise InvalidRequest("requires must be a valid semver (e.g. 0.14.0)")
+    return version
 
 
 def _local_path(arg: str, base_dir: Path | None) -> Path | None:
@@ -135,6 +161,7 @@ def _build(store: Store, name: str, spec: CreateSpec) -> Iterator[str]:
     target = ModelName.parse(name)
     if not spec.from_ and not spec.files:
         raise InvalidRequest("neither 'from' or 'files' was specified")
+    created: set[str] = set()  # digests of blobs this create wrote (vs. found in the store)
     layers: list[Layer] = []
     base_config: dict[str, Any] = {}
     if spec.from_:
@@ -146,11 +173,12 @@ def _build(store: Store, name: str, spec: CreateSpec) -> Iterator[str]:
         layer = _file_layer(store, filename, spec.adapters[filename])
         layers.append(Layer(mt.ADAPTER, layer.digest, layer.size, from_=filename))
     if spec.quantize:
-        layers = yield from _quantize_layers(store, layers, spec.quantize)
-    layers = _apply_overrides(store, layers, spec)
-    config_layer = _config_layer(store, layers, base_config)
+        layers = yield from _quantize_layers(store, layers, spec.quantize, created)
+    layers = _apply_overrides(store, layers, spec, created)
+    config_layer = _config_layer(store, layers, base_config, spec)
     for layer in layers:
-        yield f"using existing layer {layer.digest}"
+        verb = "creating new" if layer.digest in created else "using existing"
+        yield f"{verb} layer {layer.digest}"
     old = _existing_manifest(store, target)
     yield "writing manifest"
     store.write_manifest(target, Manifest(config=config_layer, layers=tuple(layers)))
@@ -182,10 +210,12 @@ def _base_layers(store: Store, base: str) -> tuple[list[Layer], dict[str, Any]]:
 
 
 def _file_layer(store: Store, filename: str, digest: str) -> Layer:
-    if filename.startswith("/") or ".." in Path(filename).parts:
+    # Go's `fs.ValidPath`: relative, `/`-separated, no empty, `.` or `..` elements.
+    if any(part in ("", ".", "..") for part in filename.split("/")):
         raise InvalidRequest("file path must be relative")
-    if not digest or not store.has_blob(digest):
-        raise InvalidRequest(f"blob {digest or '(none)'} for {filename} was not uploaded")
+    digest = normalize_digest(digest)
+    if not store.has_blob(digest):
+        raise InvalidRequest(f"blob {digest} for {filename} was not uploaded")
     path = store.blob_path(digest)
     if not is_gguf(path):
         raise InvalidRequest("supplied file was not in GGUF format")
@@ -193,10 +223,12 @@ def _file_layer(store: Store, filename: str, digest: str) -> Layer:
     media = {"adapter": mt.ADAPTER, "projector": mt.PROJECTOR, "mmproj": mt.PROJECTOR}.get(
         kind, mt.MODEL
     )
-    return Layer(media, normalize_digest(digest), path.stat().st_size, filename)
+    return Layer(media, digest, path.stat().st_size, filename)
 
 
-def _quantize_layers(store: Store, layers: list[Layer], quantize: str) -> Iterator[str]:
+def _quantize_layers(
+    store: Store, layers: list[Layer], quantize: str, created: set[str]
+) -> Iterator[str]:
     """Quantize every model layer with llama.cpp's own quantizer."""
     target = quantize.upper()
     if target not in QUANTIZE_TYPES:
@@ -204,6 +236,7 @@ def _quantize_layers(store: Store, layers: list[Layer], quantize: str) -> Iterat
             f"unsupported quantization type {quantize} - supported types are "
             "F32, F16, Q4_K_S, Q4_K_M, Q8_0"
         )
+    target = "Q4_K_M" if target == "Q4_K" else target
     out = []
     for layer in layers:
         if layer.media_type != mt.MODEL:
@@ -213,8 +246,12 @@ def _quantize_layers(store: Store, layers: list[Layer], quantize: str) -> Iterat
         if source not in _QUANTIZABLE_SOURCES:
             raise InvalidRequest("quantization is only supported for F16, BF16 and F32 models")
         shown = "F32" if source == "unknown" else source
-        yield f"quantizing {shown} model to {'Q4_K_M' if target == 'Q4_K' else target}"
+        if shown == target:
+            out.append(layer)
+            continue
+        yield f"quantizing {shown} model to {target}"
         digest, size = _quantize(store, store.blob_path(layer.digest), QUANTIZE_TYPES[target])
+        created.add(digest)
         yield "verifying conversion"
         out.append(Layer(mt.MODEL, digest, size))
     return out
@@ -233,43 +270,59 @@ def _quantize(store: Store, source: Path, ftype: int) -> tuple[str, int]:
         if llama_cpp.llama_model_quantize(str(source).encode(), tmp.encode(), params) != 0:
             raise InvalidRequest("quantization failed")
         with open(tmp, "rb") as f:
-            digest, size, _created = store.blobs.write(iter(lambda: f.read(1 << 22), b""))
+            digest, size, _ = store.blobs.write(iter(lambda: f.read(1 << 22), b""))
         return digest, size
     finally:
         os.unlink(tmp)
 
 
-def _apply_overrides(store: Store, layers: list[Layer], spec: CreateSpec) -> list[Layer]:
-    """TEMPLATE and SYSTEM replace, LICENSE appends, PARAMETERs merge, MESSAGEs replace."""
+def _apply_overrides(
+    store: Store, layers: list[Layer], spec: CreateSpec, created: set[str]
+) -> list[Layer]:
+    """TEMPLATE and SYSTEM replace, LICENSE appends, PARAMETERs merge, MESSAGEs replace.
 
-    def text_layer(media: str, text: str) -> Layer:
-        digest, size, _ = store.blobs.write_bytes(text.encode())
+    As in Ollama, an empty value (Go's zero value) leaves the inherited layer alone, and a
+    replaced layer moves to the end.
+    """
+
+    def new_layer(media: str, data: bytes) -> Layer:
+        digest, size, was_created = store.blobs.write_bytes(data)
+        if was_created:
+            created.add(digest)
         return Layer(media, digest, size)
 
-    def json_layer(media: str, value: Any) -> Layer:
-        digest, size, _ = store.blobs.write_bytes(gojson.encode_line(value, sort_keys=True))
-        return Layer(media, digest, size)
+    def replace(media: tuple[str, ...], layer: Layer) -> list[Layer]:
+        return [x for x in layers if x.media_type not in media] + [layer]
 
-    if spec.template is not None:
+    if spec.template:
         _validate_template(spec.template)
-        layers = [x for x in layers if x.media_type not in (mt.TEMPLATE, mt.PROMPT)]
-        layers.append(text_layer(mt.TEMPLATE, spec.template))
+        layers = replace((mt.TEMPLATE, mt.PROMPT), new_layer(mt.TEMPLATE, spec.template.encode()))
     if spec.system:
-        layers = [x for x in layers if x.media_type != mt.SYSTEM]
-        layers.append(text_layer(mt.SYSTEM, spec.system))
-    layers += [text_layer(mt.LICENSE, text) for text in spec.license]
+        layers = replace((mt.SYSTEM,), new_layer(mt.SYSTEM, spec.system.encode()))
+    layers += [new_layer(mt.LICENSE, text.encode()) for text in spec.license]
     if spec.parameters:
         merged: dict[str, Any] = {}
         for layer in layers:
             if layer.media_type == mt.PARAMS:
                 merged.update(json.loads(store.blob_path(layer.digest).read_text()))
         merged.update(spec.parameters)
-        layers = [x for x in layers if x.media_type != mt.PARAMS]
-        layers.append(json_layer(mt.PARAMS, merged))
+        data = gojson.encode_line(merged, sort_keys=True)
+        layers = replace((mt.PARAMS,), new_layer(mt.PARAMS, data))
     if spec.messages:
-        layers = [x for x in layers if x.media_type != mt.MESSAGES]
-        layers.append(json_layer(mt.MESSAGES, spec.messages))
+        data = gojson.encode_line([_message_struct(m) for m in spec.messages], sort_keys=True)
+        layers = replace((mt.MESSAGES,), new_layer(mt.MESSAGES, data))
     return layers
+
+
+# `api.Message` fields in declaration order; all but role and content are omitempty.
+_MESSAGE_FIELDS = ("role", "content", "thinking", "images", "tool_calls", "tool_name")
+
+
+def _message_struct(message: dict[str, Any]) -> gojson.Struct:
+    """A message in `api.Message` field order, so the messages blob hashes as Ollama's."""
+    out = gojson.Struct(role=message.get("role", ""), content=message.get("content", ""))
+    out |= {k: message[k] for k in _MESSAGE_FIELDS[2:] if message.get(k)}
+    return out
 
 
 def _validate_template(template: str) -> None:
@@ -281,8 +334,10 @@ def _validate_template(template: str) -> None:
         raise InvalidRequest(f"template error: {exc}") from None
 
 
-def _config_layer(store: Store, layers: list[Layer], base: dict[str, Any]) -> Layer:
-    """Ollama's config blob, from the model layer's GGUF; values the base set win."""
+def _config_layer(
+    store: Store, layers: list[Layer], base: dict[str, Any], spec: CreateSpec
+) -> Layer:
+    """Ollama's config blob, from the model layer's GGUF; values the request or base set win."""
     model_layers = [x for x in layers if x.media_type == mt.MODEL]
     family, families, model_type, file_type = "", None, "", ""
     if model_layers:
@@ -291,13 +346,18 @@ def _config_layer(store: Store, layers: list[Layer], base: dict[str, Any]) -> La
         families = [family for _ in model_layers]
         model_type = human_number(info.parameter_count)
         file_type = info.file_type
+    extra = {
+        k: v for k, v in base.items() if k in ("renderer", "parser", "requires", "capabilities")
+    }
+    extra |= {k: v for k, v in vars(spec).items() if k in ("renderer", "parser", "requires") and v}
     cfg = mt.config_json(
         model_format=base.get("model_format") or "gguf",
         model_family=family or base.get("model_family", ""),
         model_families=families or base.get("model_families"),
         model_type=model_type or base.get("model_type", ""),
         file_type=file_type or base.get("file_type", ""),
-        extra=base,
+        diff_ids=[layer.digest for layer in layers],
+        extra=extra,
     )
     digest, size, _ = store.blobs.write_bytes(gojson.encode_line(cfg))
     return Layer(mt.CONFIG_MEDIA_TYPE, digest, size)

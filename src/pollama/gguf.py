@@ -210,7 +210,7 @@ def read_metadata(path: Path, *, full_arrays: bool = False) -> dict[str, Any]:
 
 def human_number(count: int) -> str:
     """Ollama's `format.HumanNumber`: 494032768 -> "494.03M", 7e9 -> "7B"."""
-    for scale, unit, digits in ((1e9, "B", 1), (1e6, "M", 2), (1e3, "K", 0)):
+    for scale, unit, digits in ((1e12, "T", 1), (1e9, "B", 1), (1e6, "M", 2), (1e3, "K", 0)):
         if count >= scale:
             value = count / scale
             if value == int(value) or unit == "K":

@@ -16,10 +16,13 @@ Pure: no file I/O, no digests (that is `pollama.create`). Line numbers count eve
 from __future__ import annotations
 
 import logging
+import re
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
 from pollama.errors import InvalidRequest
+from pollama.store import gojson
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,9 @@ COMMANDS = (
     "requires",
 )
 _ROLES = ("system", "user", "assistant")
+# Go's `isAlpha`/`isNumber` are ASCII-only.
+_ROLE_CHARS = frozenset(string.ascii_letters)
+_PARAMETER_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 
 FLOAT_PARAMS = {
     "top_p",
@@ -70,6 +76,14 @@ BOOL_PARAMS = {"use_mmap", "penalize_newline", "use_mlock", "numa", "low_vram", 
 LIST_PARAMS = {"stop"}
 # Ollama drops these with a warning; pollama honours mirostat* and penalize_newline (README).
 DEPRECATED_PARAMS = {"logits_all", "vocab_only", "low_vram", "f16_kv"}
+
+
+# What Go's `strconv.ParseInt(s, 10, 64)` and `strconv.ParseBool` accept.
+_GO_INT = re.compile(r"[+-]?[0-9]+")
+_GO_BOOLS = {
+    **dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+    **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False),
+}
 
 
 class ModelfileError(InvalidRequest):
@@ -113,7 +127,7 @@ class Modelfile:
 
 def quote(text: str) -> str:
     """Quote a value only when it needs it (newline or edge spaces), as `Command.String` does."""
-    if "\n" in text or text != text.strip():
+    if "\n" in text or text.startswith(" ") or text.endswith(" "):
         return f'"""{text}"""' if '"' in text else f'"{text}"'
     return text
 
@@ -161,6 +175,7 @@ def parse(text: str) -> Modelfile:
         if pos >= end:
             raise ModelfileError("unexpected EOF")
         if name not in COMMANDS or text[pos] not in " \t":
+            line += text[pos] in "\r\n"  # Ollama counts the newline that ended the name
             raise ModelfileError(
                 f"(line {line}): command must be one of "
                 + ", ".join(f'"{c}"' for c in COMMANDS[:-1])
@@ -169,12 +184,14 @@ def parse(text: str) -> Modelfile:
         pos += 1
         if name in ("parameter", "message"):
             start = pos
-            word_ok = str.isalnum if name == "parameter" else str.isalpha
-            while pos < end and (word_ok(text[pos]) or (name == "parameter" and text[pos] == "_")):
+            allowed = _PARAMETER_CHARS if name == "parameter" else _ROLE_CHARS
+            while pos < end and text[pos] in allowed:
                 pos += 1
             word = text[start:pos]
-            if pos >= end or text[pos] not in " \t" or not word:
-                raise ModelfileError(f"unexpected EOF: {text[start:pos]}")
+            if pos >= end:
+                raise ModelfileError("unexpected EOF")
+            if text[pos] not in " \t" or not word:
+                raise ModelfileError(f"unexpected EOF: {word}")
             pos += 1
             if name == "message" and word not in _ROLES:
                 raise ModelfileError(
@@ -213,7 +230,11 @@ def _read_value(text: str, pos: int, line: int) -> tuple[str, int, int]:
 
 
 def typed_parameters(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """PARAMETER name/value strings -> typed options; unknown names are Ollama's 400."""
+    """PARAMETER name/value strings -> typed options, as `api.FormatParams` types them.
+
+    Floats go through float32 as Ollama's CLI sends them (`0.123456789` -> `0.12345679`), so
+    the params blob, and its digest, match Ollama's. Unknown names are Ollama's 400.
+    """
     out: dict[str, Any] = {}
     for name, raw in pairs:
         if name in DEPRECATED_PARAMS:
@@ -222,13 +243,15 @@ def typed_parameters(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         if name in LIST_PARAMS:
             out.setdefault(name, []).append(raw)
         elif name in FLOAT_PARAMS:
-            out[name] = _convert(float, raw, "float")
+            out[name] = gojson.float32(_convert(float, raw, "float"))
         elif name in INT_PARAMS:
-            out[name] = _convert(int, raw, "int")
+            if not _GO_INT.fullmatch(raw):
+                raise InvalidRequest(f"invalid int value [{raw}]")
+            out[name] = int(raw)
         elif name in BOOL_PARAMS:
-            if raw.lower() not in {"true", "false", "1", "0", "t", "f"}:
+            if raw not in _GO_BOOLS:
                 raise InvalidRequest(f"invalid bool value [{raw}]")
-            out[name] = raw.lower() in {"true", "1", "t"}
+            out[name] = _GO_BOOLS[raw]
         else:
             raise InvalidRequest(f"unknown parameter '{name}'")
     return out

@@ -16,7 +16,8 @@ async def native_stream(
     thinking: str = "",
 ) -> AsyncIterator[dict[str, Any]]:
     """A native chat (or generate) stream in Ollama's JSON shape: one chunk per text, tool
-    calls on the last of them, then the final metrics chunk (5 prompt tokens, one per text)."""
+    calls on the last of them (given `call_` ids, as the service gives them), then the final
+    metrics chunk (5 prompt tokens, one per text)."""
     for i, text in enumerate(texts):
         if generate:
             yield {"model": "m", "response": text, "done": False}
@@ -25,7 +26,7 @@ async def native_stream(
         if thinking and i == 0:
             message["thinking"] = thinking
         if tool_calls and i == len(texts) - 1:
-            message["tool_calls"] = [dict(c) for c in tool_calls]
+            message["tool_calls"] = [{"id": f"call_{n:08d}", **c} for n, c in enumerate(tool_calls)]
         yield {"model": "m", "message": message, "done": False}
     final: dict[str, Any] = {
         "model": "m",

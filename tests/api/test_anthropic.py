@@ -261,7 +261,8 @@ def test_sdk_on_starter(starter_ggufs: dict[str, Path], tmp_path: Path) -> None:
         message = _client(url).messages.create(
             model="qwen2.5-coder:0.5b",
             max_tokens=8,
-            temperature=0,
+            # anthropic 2.x dropped `temperature` from its signature; the API still takes it.
+            extra_body={"temperature": 0},
             messages=[{"role": "user", "content": "Reply with the single word: yes"}],
         )
     assert "yes" in message.content[0].text.lower()  # type: ignore[union-attr]

@@ -66,7 +66,7 @@ def test_unknown_model_is_an_error(url: str) -> None:
 
 
 def test_repl_keeps_history_and_runs_commands(url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    lines = iter(["hello", '"""two', 'lines"""', "/set verbose", "/unknown", "/?", "/bye", "never"])
+    lines = iter(["/set verbose", "hello", '"""two', 'lines"""', "/unknown", "/?", "/bye", "never"])
     session = Session("tiny")
     client = Client(url)
     try:

@@ -36,6 +36,7 @@ def test_params_digests_match_ollama(value: dict[str, object], digest: str) -> N
 
 
 def test_config_blob_digest_matches_ollama() -> None:
+    """The newest, rootfs-less config form (Ollama HEAD)."""
     cfg = config_json(
         model_format="gguf",
         model_family="test",
@@ -76,7 +77,38 @@ def test_manifest_bytes_match_ollama() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(1.0, "1"), (0.6, "0.6"), (1e-7, "1e-7"), (1e21, "1e+21"), ("a&b", '"a\\u0026b"')],
+    [
+        (1.0, "1"),
+        (0.6, "0.6"),
+        (1e-7, "1e-7"),
+        (2.5e-7, "2.5e-7"),
+        (1e21, "1e+21"),
+        (1e-5, "0.00001"),
+        (1e16, "10000000000000000"),
+        (-0.0, "-0"),
+        ("a&b", '"a\\u0026b"'),
+        ("é\u2028", '"é\\u2028"'),
+        ({"b": 1, "a": [gojson.Struct(z=1, y=2)]}, '{"a":[{"z":1,"y":2}],"b":1}'),
+    ],
 )
 def test_go_number_and_string_formatting(value: object, text: str) -> None:
-    assert gojson.encode(value) == text
+    assert gojson.encode(value, sort_keys=True) == text
+
+
+def test_float32_rounding_matches_go_client() -> None:
+    assert gojson.float32(0.123456789) == 0.12345679
+    assert gojson.float32(0.7) == 0.7
+
+
+def test_config_with_rootfs_matches_ollamas_create_test() -> None:
+    """`TestCreateFromBin` (server/routes_create_test.go) expects this config blob."""
+    cfg = config_json(
+        model_format="gguf",
+        model_family="test",
+        model_families=["test"],
+        model_type="0",
+        file_type="unknown",
+        diff_ids=["sha256:89a2116c3a82d6a97f59f748d86ed4417214353fd178ee54df418fde32495fad"],
+    )
+    expected = "6bcdb8859d417753645538d7bbfbd7ca91a3f0c191aef5379c53c05e86b669dd"
+    assert sha(gojson.encode_line(cfg)) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,8 +42,6 @@ _ALLOWED_HEADERS = [
 
 def _origin_regex(origins: list[str]) -> str:
     """One regex for Ollama's origin list, where `*` matches any run of characters."""
-    import re
-
     return "|".join("^" + re.escape(o).replace(r"\*", ".*") + "$" for o in origins)
 
 

@@ -22,6 +22,7 @@ from pollama.api.schemas.embed import (
     EmbedRequest,
     EmbedResponse,
 )
+from pollama.durations import parse_keep_alive
 from pollama.engine.types import EmbedResult, LoadSpec
 from pollama.errors import InvalidRequest, ModelNotFound, PollamaError
 
@@ -100,8 +101,6 @@ class EmbeddingService:
         options: dict[str, Any] | None,
     ) -> tuple[EmbedResult | None, int]:
         """Embed `inputs` in one runner call; (None, load ns) when there is nothing to embed."""
-        from pollama.durations import parse_keep_alive
-
         spec = self._load_spec(name, options)
         start = time.monotonic_ns()
         async with self._scheduler.runner(spec, keep_alive=parse_keep_alive(keep_alive)) as r:

@@ -8,7 +8,8 @@ frees the slot.
 
 Context overflow is never silent: messages that chat truncation dropped are logged and
 reported in the `X-Pollama-Truncated` response header (Ollama has no field for it), and a
-prompt the runner itself had to cut is logged with the number of tokens dropped.
+prompt the runner itself had to cut is logged and reported in `X-Pollama-Truncated-Tokens`.
+`"truncate": false` refuses an overlong prompt with a 400 instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pollama.api.schemas.generate import (
     ToolCall,
     ToolCallFunction,
 )
+from pollama.durations import parse_keep_alive
 from pollama.engine.types import (
     CompletionChunk,
     CompletionRequest,
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TRUNCATED_HEADER = "X-Pollama-Truncated"
+TRUNCATED_TOKENS_HEADER = "X-Pollama-Truncated-Tokens"
 _THINK_LEVELS = ("high", "medium", "low", "max")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -55,12 +58,14 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 class Generation(Generic[T]):
     """The chunks of one reply, plus what a route may report beside them.
 
-    `dropped_messages` is set before the first chunk is produced, so a route can put it in
-    a header once it has awaited that chunk.
+    `dropped_messages` (chat history left out) and `truncated_tokens` (prompt tokens the
+    runner cut) are set before the first chunk is produced, so a route can put them in
+    headers once it has awaited that chunk.
     """
 
     def __init__(self, make: Callable[[Generation[T]], AsyncGenerator[T, None]]) -> None:
         self.dropped_messages = 0
+        self.truncated_tokens = 0
         self._chunks = make(self)
 
     def __aiter__(self) -> Generation[T]:
@@ -93,12 +98,6 @@ def grammar_for(fmt: Format) -> str | None:
 def _template(go_template: str | None, jinja_template: str | None) -> prompt.PromptTemplate:
     """Parsed templates are reused: parsing costs more than rendering."""
     return prompt.PromptTemplate.from_model(go_template, jinja_template)
-
-
-def _keep_alive(value: float | int | str | None) -> float | None:
-    from pollama.durations import parse_keep_alive
-
-    return parse_keep_alive(value)
 
 
 def _think(value: bool | str | None, caps: list[str], name: str) -> bool | None:
@@ -164,7 +163,7 @@ class GenerationService:
 
     def generate(self, req: GenerateRequest) -> Generation[GenerateResponse]:
         """`/api/generate`: chunks of the reply, the last one with metrics and `context`."""
-        return Generation(lambda gen: self._generate(req))
+        return Generation(lambda gen: self._generate(req, gen))
 
     def chat(self, req: ChatRequest) -> Generation[ChatResponse]:
         """`/api/chat`: chunks of the assistant's message, the last one with metrics."""
@@ -214,12 +213,14 @@ class GenerationService:
         _check_images(len(req.images or ()), caps, model)
         return model, _think(req.think, caps, req.model)
 
-    async def _generate(self, req: GenerateRequest) -> AsyncGenerator[GenerateResponse, None]:
+    async def _generate(
+        self, req: GenerateRequest, gen: Generation[GenerateResponse]
+    ) -> AsyncGenerator[GenerateResponse, None]:
         start = time.monotonic_ns()
         model, think = self._check_generate(req)
         grammar = grammar_for(req.format)
         spec, sampling = self._plan(model, req.options)
-        keep_alive = _keep_alive(req.keep_alive)
+        keep_alive = parse_keep_alive(req.keep_alive)
         if not req.prompt and not req.suffix:
             reason = await self._load_only(spec, keep_alive)
             yield GenerateResponse(model=req.model, done=True, done_reason=reason)
@@ -238,6 +239,7 @@ class GenerationService:
             output = _Output(None if req.raw else _thinking_parser(tmpl, text, think), None)
             async with aclosing(runner.completion(request)) as chunks:
                 async for chunk in chunks:
+                    gen.truncated_tokens = chunk.truncated
                     thinking, content, _ = output.feed(chunk.text, chunk.done)
                     if not chunk.done:
                         if content or thinking:
@@ -280,7 +282,7 @@ class GenerationService:
         model, think = self._check_chat(req)
         grammar = grammar_for(req.format)
         spec, sampling = self._plan(model, req.options)
-        keep_alive = _keep_alive(req.keep_alive)
+        keep_alive = parse_keep_alive(req.keep_alive)
         if not req.messages:
             reason = await self._load_only(spec, keep_alive)
             yield ChatResponse(model=req.model, message=assistant(), done=True, done_reason=reason)
@@ -317,7 +319,8 @@ class GenerationService:
                 prompt.ToolCallParser(tmpl, tools) if tools else None,
             )
             async with aclosing(runner.completion(request)) as chunks:
-                async for reply in _chat_chunks(req.model, chunks, output, start, load_ns, spec):
+                replies = _chat_chunks(req.model, chunks, output, start, load_ns, spec, gen)
+                async for reply in replies:
                     yield reply
 
 
@@ -393,10 +396,12 @@ async def _chat_chunks(
     start_ns: int,
     load_ns: int,
     spec: LoadSpec,
+    gen: Generation[ChatResponse],
 ) -> AsyncIterator[ChatResponse]:
     """Runner chunks as chat chunks: thinking split off, tool calls released whole."""
     n_calls = 0
     async for chunk in chunks:
+        gen.truncated_tokens = chunk.truncated
         thinking, text, calls = output.feed(chunk.text, chunk.done)
         tool_calls = _tool_calls(calls, n_calls)
         n_calls += len(tool_calls)

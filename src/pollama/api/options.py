@@ -11,8 +11,9 @@ request value fail alike. Reading is tolerant, as clients expect (STYLE rule 2):
 * a value of the wrong JSON type is a 400 `option "num_ctx" must be of type integer`.
   Ollama answers 500 there, but the fault is the client's, so pollama says 400.
 
-`mirostat`, `mirostat_tau`, `mirostat_eta` and `penalize_newline` are honoured and passed to
-the sampler, although Ollama's Go runner dropped them: llama.cpp still implements them.
+`mirostat`, `mirostat_tau` and `mirostat_eta` are honoured and passed to the sampler,
+although Ollama's Go runner dropped them: llama.cpp still implements them. `penalize_newline`
+and `tfs_z` are accepted and ignored, as llama.cpp itself no longer has them.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Any
 from pollama.api.schemas.generate import Message
 from pollama.api.schemas.models import ListModelResponse, ModelDetails, ShowRequest, ShowResponse
 from pollama.gguf import LongArray, read_metadata
+from pollama.modelfile import Command, Modelfile
 from pollama.store import Model
 
 # GGUF keys Ollama leaves out of `model_info`.
@@ -105,10 +106,8 @@ def modelfile_text(model: Model) -> str:
     return "\n".join(lines) + "\n" + str(to_modelfile(model))
 
 
-def to_modelfile(model: Model) -> Any:
+def to_modelfile(model: Model) -> Modelfile:
     """Ollama's `Model.String()` commands, printed by the Modelfile printer."""
-    from pollama.modelfile import Command, Modelfile
-
     commands = [Command("model", str(model.model_path or ""))]
     commands += [Command("adapter", str(p)) for p in model.adapters]
     commands += [Command("model", str(p)) for p in model.projectors]

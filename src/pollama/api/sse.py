@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from pollama.api.errors import error_body, error_response
+from pollama.api.streaming import cancel_on_disconnect
 from pollama.errors import PollamaError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ async def sse_response(
     `data:` line (OpenAI).
     """
     try:
-        first = await anext(frames)
+        async with cancel_on_disconnect(request):
+            first = await anext(frames)
     except StopAsyncIteration:
         return StreamingResponse(iter(()), media_type=EVENT_STREAM)
     except PollamaError as exc:

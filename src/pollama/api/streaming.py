@@ -4,12 +4,20 @@ An error raised before the first chunk becomes an ordinary error response with i
 status. After the first chunk the status is already 200, so the error goes out as a final
 `{"error": "..."}` line, which the `ollama` client raises. Closing the generator (the client
 went away) cancels everything beneath it, down to the runner's slot.
+
+Before the response starts, nothing else listens to the connection, so a request waiting in
+the admission queue (or a `stream: false` reply being gathered) watches it itself:
+`cancel_on_disconnect` ends the wait the moment the client goes away, so a request nobody will
+read never keeps its queue place or its slot.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Request
@@ -17,11 +25,43 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from pollama.api.errors import error_response
-from pollama.errors import PollamaError
+from pollama.errors import Canceled, PollamaError
 
 log = logging.getLogger(__name__)
 
 NDJSON = "application/x-ndjson"
+# How often a waiting request checks that its client is still there.
+DISCONNECT_POLL_S = 0.1
+
+
+@asynccontextmanager
+async def cancel_on_disconnect(request: Request) -> AsyncIterator[None]:
+    """Cancel the block if the client disconnects, raising `Canceled` (499) out of it.
+
+    Only for code that runs before the response starts: the block's task is cancelled, which
+    the scheduler turns into leaving the queue and the runner into freeing the slot.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    fired = False
+
+    async def watch() -> None:
+        nonlocal fired
+        while not await request.is_disconnected():
+            await asyncio.sleep(DISCONNECT_POLL_S)
+        fired = True
+        task.cancel()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not fired:
+            raise
+        task.uncancel()
+        raise Canceled() from None
+    finally:
+        watcher.cancel()
 
 
 def dump(chunk: BaseModel) -> dict[str, Any]:
@@ -36,7 +76,8 @@ def _line(chunk: BaseModel) -> bytes:
 async def ndjson_response(request: Request, chunks: AsyncIterator[BaseModel]) -> Response:
     """Stream `chunks` as NDJSON, with Ollama's error semantics (see the module docstring)."""
     try:
-        first = await anext(chunks)
+        async with cancel_on_disconnect(request):
+            first = await anext(chunks)
     except StopAsyncIteration:
         return StreamingResponse(iter(()), media_type=NDJSON)
     except PollamaError as exc:
@@ -64,6 +105,4 @@ def json_response(chunk: BaseModel, status_code: int = 200) -> JSONResponse:
 
 
 def _json_str(text: str) -> str:
-    import json
-
     return json.dumps(text, ensure_ascii=False)

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from pollama import config
 from pollama.client import Client, ClientError
 
 HELP = """Available Commands:
@@ -265,10 +266,17 @@ def repl(client: Client, session: Session, read: Callable[[str], str]) -> None:
 
 
 def _terminal_reader() -> Callable[[str], str]:
-    """prompt_toolkit's line editor (history, keys) when on a terminal."""
+    """prompt_toolkit's line editor (history, keys) when on a terminal; the history is kept
+    in `~/.ollama/history` unless `OLLAMA_NOHISTORY` is set."""
     from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
-    prompt_session: PromptSession[str] = PromptSession()
+    history: History = InMemoryHistory()
+    if not config.nohistory():
+        path = config.history_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        history = FileHistory(str(path))
+    prompt_session: PromptSession[str] = PromptSession(history=history)
 
     def read(prompt: str) -> str:
         return prompt_session.prompt(prompt, placeholder="Send a message (/? for help)")

@@ -92,7 +92,8 @@ class CompletionChunk:
 
     Durations are nanoseconds, as Ollama reports them. `tokens` (final chunk only) is the
     whole sequence, prompt and reply, for generate's `context`. `truncated` counts prompt
-    tokens dropped to fit `num_ctx`, so the API can report it rather than hide it.
+    tokens dropped to fit `num_ctx`, so the API can report it rather than hide it; every
+    chunk carries it, so it is known with the first.
     """
 
     text: str = ""

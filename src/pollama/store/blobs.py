@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,17 +55,19 @@ class BlobStore:
                     out.write(chunk)
                     size += len(chunk)
             actual = f"sha256:{hasher.hexdigest()}"
-            if digest is not None and normalize_digest(digest).lower() != actual:
+            target = self.path(actual)
+            created = not target.exists()
+            if created:
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+            else:
+                os.utime(target)
+            # As in Ollama, data that fails the check still stays, under its real digest.
+            if digest is not None and normalize_digest(digest) != actual:
                 raise InvalidRequest(
                     f'digest mismatch, expected "{normalize_digest(digest)}", got "{actual}"'
                 )
-            target = self.path(actual)
-            if target.exists():
-                os.utime(target)
-                return actual, size, False
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-            return actual, size, True
+            return actual, size, created
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -73,7 +76,28 @@ class BlobStore:
         return self.write([data])
 
     def import_file(self, source: Path) -> tuple[str, int, bool]:
-        """Store a copy of a local file, hashed while it is copied (the user's file may change
-        later; the blob must not)."""
-        with source.open("rb") as f:
-            return self.write(iter(lambda: f.read(1 << 22), b""))
+        """Store a local file, reading it once to hash it.
+
+        On the same filesystem the blob is a hard link to `source` (a multi-GB GGUF costs no
+        copy and no space); elsewhere it is copied while hashed. Tools that rewrite a GGUF
+        write a new file rather than editing in place, so a link stays a faithful blob.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f"sha256-{secrets.token_hex(8)}"  # as `os.CreateTemp` names it
+        try:
+            os.link(source, tmp)
+        except OSError:
+            with source.open("rb") as f:
+                return self.write(iter(lambda: f.read(1 << 22), b""))
+        try:
+            with tmp.open("rb") as f:
+                actual = f"sha256:{hashlib.file_digest(f, 'sha256').hexdigest()}"
+            size = tmp.stat().st_size
+            target = self.path(actual)
+            if target.exists():
+                os.utime(target)
+                return actual, size, False
+            os.replace(tmp, target)
+            return actual, size, True
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -95,9 +95,15 @@ def config_json(
     model_families: list[str] | None,
     model_type: str,
     file_type: str,
+    diff_ids: list[str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The config blob's object in `model.ConfigV2` field order."""
+    """The config blob's object in `model.ConfigV2` field order.
+
+    With `diff_ids` (the layer digests) it ends in `rootfs`, as every Ollama release up to
+    2026-08 writes it and as the digests in Ollama's create tests pin it; without, it is the
+    newest, rootfs-less form. Readers accept both.
+    """
     out: dict[str, Any] = {
         "model_format": model_format,
         "model_family": model_family,
@@ -110,4 +116,6 @@ def config_json(
             out[key] = extra[key]
     out["architecture"] = "amd64"
     out["os"] = "linux"
+    if diff_ids is not None:
+        out["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
     return out

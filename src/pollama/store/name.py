@@ -1,15 +1,18 @@
 """Model names, parsed and validated as Ollama's `types/model/name.go` does.
 
-Grammar (cuts at the last separators, so `host:port/ns/model:tag` works):
+`ParseNameBare` cuts at the last separators (so `host:port/ns/model:tag` works): the tag at
+the last `:` if it comes after the last `/`, then the model, the namespace, and what is left is
+the host (minus any `scheme://`). A separator with nothing beside it promises a part that is
+then `!MISSING!`, which never validates. Every part must then match:
 
-    name  := [[host "/"] namespace "/"] model [":" tag]
     host  := [A-Za-z0-9_] [A-Za-z0-9_.:-]{0,349}
     ns    := [A-Za-z0-9_] [A-Za-z0-9_-]{0,79}
     model := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,79}
     tag   := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,79}
 
 Defaults are `registry.ollama.ai`, `library` and `latest`. The character sets keep every part
-a single safe path component: no `/`, no `..` at the start, nothing outside ASCII.
+a single safe path component: no `/`, no leading `.`, nothing outside ASCII. (Ollama's newest
+`kind` part, `ns/skill/model`, is not supported.)
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pollama.errors import InvalidModelName
 DEFAULT_HOST = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
+# What a part promised by a separator but left empty becomes: never valid.
+MISSING_PART = "!MISSING!"
 
 _PARTS = {
     "host": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}"),
@@ -43,26 +48,21 @@ class ModelName:
 
     @classmethod
     def parse(cls, text: str) -> ModelName:
-        """Parse `text`, filling defaults; raise `InvalidModelName` unless every part is valid."""
-        rest = text.strip()
-        if "://" in rest:
-            rest = rest.split("://", 1)[1]
-        tag = DEFAULT_TAG
-        if rest.rfind(":") > rest.rfind("/"):
-            rest, tag = rest.rsplit(":", 1)
-        host, namespace = DEFAULT_HOST, DEFAULT_NAMESPACE
-        if "/" in rest:
-            rest, model = rest.rsplit("/", 1)
-            namespace = rest
-            if "/" in rest:
-                host, namespace = rest.rsplit("/", 1)
-        else:
-            model = rest
-        name = cls(host, namespace, model, tag)
-        for part, pattern in _PARTS.items():
-            if not pattern.fullmatch(getattr(name, part)):
-                raise InvalidModelName()
+        """Parse `text` as `ParseName` does, filling defaults; `InvalidModelName` unless every
+        part is valid (the check `IsValid` makes)."""
+        bare = _parse_bare(text)
+        name = cls(
+            bare["host"] or DEFAULT_HOST,
+            bare["namespace"] or DEFAULT_NAMESPACE,
+            bare["model"],
+            bare["tag"] or DEFAULT_TAG,
+        )
+        if not name.is_valid():
+            raise InvalidModelName()
         return name
+
+    def is_valid(self) -> bool:
+        return all(pattern.fullmatch(getattr(self, part)) for part, pattern in _PARTS.items())
 
     def __str__(self) -> str:
         return f"{self.host}/{self.namespace}/{self.model}:{self.tag}"
@@ -86,10 +86,35 @@ class ModelName:
 
     @classmethod
     def from_path(cls, parts: tuple[str, ...]) -> ModelName | None:
-        """The name of a manifest at `manifests/<parts>`, or None if it is not a valid one."""
+        """The name of a manifest at `manifests/<parts>` (`ParseNameFromFilepath`), or None
+        unless it is exactly four valid parts."""
         if len(parts) != 4:
             return None
-        try:
-            return cls.parse(f"{parts[0]}/{parts[1]}/{parts[2]}:{parts[3]}")
-        except InvalidModelName:
-            return None
+        name = cls(*parts)
+        return name if name.is_valid() else None
+
+
+def _cut_promised(text: str, sep: str) -> tuple[str, str, bool]:
+    """Cut at the last `sep`; an empty side of a present separator becomes `!MISSING!`."""
+    index = text.rfind(sep)
+    if index < 0:
+        return text, "", False
+    return text[:index] or MISSING_PART, text[index + len(sep) :] or MISSING_PART, True
+
+
+def _parse_bare(text: str) -> dict[str, str]:
+    """`ParseNameBare`: split at the last separators, no defaults, no validation."""
+    parts = {"host": "", "namespace": "", "model": "", "tag": ""}
+    if text.rfind(":") > text.rfind("/"):
+        text, parts["tag"], _ = _cut_promised(text, ":")
+    text, parts["model"], promised = _cut_promised(text, "/")
+    if not promised:
+        parts["model"] = text
+        return parts
+    text, parts["namespace"], promised = _cut_promised(text, "/")
+    if not promised:
+        parts["namespace"] = text
+        return parts
+    scheme, sep, host = text.partition("://")
+    parts["host"] = host if sep else scheme
+    return parts

@@ -6,6 +6,7 @@ create that dies half way leaves blobs that the next prune removes, never half a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -126,8 +127,6 @@ class Store:
         return self.blob_path(digest).read_text(encoding="utf-8")
 
     def _load(self, name: ModelName, manifest: Manifest, raw: bytes, path: Path) -> Model:
-        import hashlib
-
         fields: dict[str, Any] = {"license": [], "parameters": {}, "messages": []}
         adapters, projectors = [], []
         for layer in manifest.layers:

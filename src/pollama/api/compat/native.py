@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,13 +9,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from pollama.api.streaming import dump
-
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def tool_call_id() -> str:
-    """A fresh `call_` id with 8 `[a-z0-9]`, as Ollama makes them."""
-    return "call_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 
 
 async def as_dicts(chunks: AsyncIterator[BaseModel]) -> AsyncIterator[dict[str, Any]]:
@@ -42,12 +33,9 @@ def thinking_of(chunk: dict[str, Any]) -> str:
 
 
 def tool_calls_of(chunk: dict[str, Any]) -> list[dict[str, Any]]:
-    """Native tool calls, each given an id if the service left it without one."""
+    """Native tool calls (the generation service gives each its `call_` id)."""
     source = chunk.get("message", chunk)
-    calls = source.get("tool_calls") or []
-    for call in calls:
-        call.setdefault("id", tool_call_id())
-    return list(calls)
+    return list(source.get("tool_calls") or [])
 
 
 @dataclass

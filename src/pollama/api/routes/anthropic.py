@@ -17,6 +17,7 @@ from pollama.api.routes.openai import Service
 from pollama.api.schemas.anthropic import MessagesRequest
 from pollama.api.schemas.generate import ChatRequest
 from pollama.api.sse import named_frame, sse_response
+from pollama.api.streaming import cancel_on_disconnect
 
 router = APIRouter()
 
@@ -44,4 +45,5 @@ async def messages(req: MessagesRequest, request: Request, service: Service) -> 
     if req.stream:
         events = compat.stream_events(chunks, req.model)
         return await sse_response(request, _frames(events), named_errors=True)
-    return JSONResponse((await compat.messages_response(chunks, req.model)).wire())
+    async with cancel_on_disconnect(request):
+        return JSONResponse((await compat.messages_response(chunks, req.model)).wire())

@@ -13,7 +13,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from pollama.api.deps import get_generation
-from pollama.api.generation import TRUNCATED_HEADER, Generation, GenerationService, assistant
+from pollama.api.generation import (
+    TRUNCATED_HEADER,
+    TRUNCATED_TOKENS_HEADER,
+    Generation,
+    GenerationService,
+    assistant,
+)
 from pollama.api.schemas.generate import (
     ChatRequest,
     ChatResponse,
@@ -21,7 +27,7 @@ from pollama.api.schemas.generate import (
     GenerateResponse,
     ToolCall,
 )
-from pollama.api.streaming import json_response, ndjson_response
+from pollama.api.streaming import cancel_on_disconnect, json_response, ndjson_response
 
 router = APIRouter()
 
@@ -29,9 +35,11 @@ Service = Annotated[GenerationService, Depends(get_generation)]
 
 
 def _report(response: Response, gen: Generation[object]) -> Response:
-    """Say beside the reply what the reply itself cannot: history dropped to fit num_ctx."""
+    """Say beside the reply what the reply itself cannot: what was cut to fit num_ctx."""
     if gen.dropped_messages:
         response.headers[TRUNCATED_HEADER] = str(gen.dropped_messages)
+    if gen.truncated_tokens:
+        response.headers[TRUNCATED_TOKENS_HEADER] = str(gen.truncated_tokens)
     return response
 
 
@@ -43,8 +51,10 @@ async def generate(
 ) -> Response:
     gen = service.generate(body)
     if body.stream is False:
-        return json_response(await collect_generate(gen))
-    return await ndjson_response(request, gen)
+        async with cancel_on_disconnect(request):
+            reply = await collect_generate(gen)
+        return _report(json_response(reply), gen)  # type: ignore[arg-type]
+    return _report(await ndjson_response(request, gen), gen)  # type: ignore[arg-type]
 
 
 @router.post("/api/chat")
@@ -55,7 +65,8 @@ async def chat(
 ) -> Response:
     gen = service.chat(body)
     if body.stream is False:
-        reply = await collect_chat(gen)
+        async with cancel_on_disconnect(request):
+            reply = await collect_chat(gen)
         return _report(json_response(reply), gen)  # type: ignore[arg-type]
     return _report(await ndjson_response(request, gen), gen)  # type: ignore[arg-type]
 

@@ -34,6 +34,7 @@ from pollama.api.schemas.openai import (
     dump_openai,
 )
 from pollama.api.sse import data_frame, sse_response
+from pollama.api.streaming import cancel_on_disconnect
 from pollama.errors import InvalidRequest
 
 router = APIRouter()
@@ -60,7 +61,8 @@ async def chat_completions(
         return await sse_response(
             request, _frames(compat.chat_chunks(chunks, req.model, include_usage))
         )
-    return JSONResponse(dump_openai(await compat.chat_completion(chunks, req.model)))
+    async with cancel_on_disconnect(request):
+        return JSONResponse(dump_openai(await compat.chat_completion(chunks, req.model)))
 
 
 @router.post("/v1/completions")
@@ -73,7 +75,8 @@ async def completions(req: CompletionRequest, request: Request, service: Service
         return await sse_response(
             request, _frames(compat.completion_chunks(chunks, req.model, include_usage))
         )
-    return JSONResponse(dump_openai(await compat.completion(chunks, req.model)))
+    async with cancel_on_disconnect(request):
+        return JSONResponse(dump_openai(await compat.completion(chunks, req.model)))
 
 
 def _model(name: str, modified_at: Any, namespace: str) -> Model:
@@ -83,10 +86,8 @@ def _model(name: str, modified_at: Any, namespace: str) -> Model:
 @router.get("/v1/models")
 async def list_models(request: Request) -> JSONResponse:
     """The local models, OpenAI-style (`owned_by` is the model's namespace)."""
-    from pollama.store import ModelName
-
     data = [
-        _model(m.name, m.modified_at, ModelName.parse(m.name).namespace)
+        _model(m.name.display_shortest(), m.modified_at, m.name.namespace)
         for m in request.app.state.store.list_models()
     ]
     return JSONResponse(dump_openai(ModelList(data=data)))

@@ -1,7 +1,67 @@
-"""Routes: to be filled in."""
+"""`GET /api/ps`: what the scheduler has loaded, described with the store's details."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from pollama.api.deps import get_scheduler, get_store
+from pollama.api.schemas.models import ModelDetails
+from pollama.api.schemas.ps import ProcessModelResponse, ProcessResponse
+from pollama.api.show import details
+from pollama.api.streaming import json_response
+from pollama.engine.scheduler import LoadedModel
+from pollama.errors import PollamaError
+from pollama.store import ModelName
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
+
+# Ollama keeps a model "forever" for `time.Duration(math.MaxInt64)`, about 292 years, so its
+# `expires_at` for such a model lies in the year 2318. Clients expect that, not a null.
+_FOREVER = timedelta(microseconds=(2**63 - 1) // 1000)
+
+
+def _describe(store: Any, name: str) -> tuple[str, ModelDetails]:
+    """The short name and details of model `name` (empty details if it left the store)."""
+    try:
+        model = store.get_model(name)
+    except PollamaError:
+        log.debug("loaded model %s is no longer in the store", name)
+        try:
+            return ModelName.parse(name).display_shortest(), ModelDetails()
+        except PollamaError:
+            return name, ModelDetails()
+    return model.short_name, details(model.config)
+
+
+def _entry(store: Any, loaded: LoadedModel, now: datetime) -> ProcessModelResponse:
+    short, model_details = _describe(store, loaded.spec.name)
+    expires = loaded.expires_at or now + _FOREVER
+    return ProcessModelResponse(
+        name=short,
+        model=short,
+        size=loaded.size,
+        digest=loaded.spec.digest,
+        details=model_details,
+        expires_at=expires.astimezone(),  # Go writes local time
+        size_vram=loaded.size_vram,
+        context_length=loaded.spec.options.num_ctx,
+    )
+
+
+@router.get("/api/ps")
+async def ps(
+    store: Annotated[Any, Depends(get_store)],
+    scheduler: Annotated[Any, Depends(get_scheduler)],
+) -> JSONResponse:
+    """The loaded models, sorted as Ollama sorts them: latest `expires_at` first."""
+    now = datetime.now().astimezone()
+    models = [_entry(store, m, now) for m in scheduler.loaded()]
+    models.sort(key=lambda m: m.expires_at, reverse=True)
+    return json_response(ProcessResponse(models=models))

@@ -198,7 +198,10 @@ class Engine:
         job.generated.append(token)
         text = job.out.feed(self.vocab.piece(token))
         if text:
-            self.outbox.append({"id": job.id, "t": text})
+            message: dict[str, Any] = {"id": job.id, "t": text}
+            if job.truncated:  # known from the start, so the API can report it up front
+                message["truncated"] = job.truncated
+            self.outbox.append(message)
         if job.out.stopped:
             self._finish(slot, "stop")
         elif job.sampled >= job.limit:

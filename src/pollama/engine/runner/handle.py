@@ -20,7 +20,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pollama import errors
+from pollama import durations, errors
 from pollama.engine.runner import protocol
 from pollama.engine.types import (
     CompletionChunk,
@@ -159,7 +159,7 @@ class ProcessRunner:
                     finished = True
                     raise message
                 if "t" in message:
-                    yield CompletionChunk(text=message["t"])
+                    yield CompletionChunk(text=message["t"], truncated=message.get("truncated", 0))
                 elif "done" in message:
                     finished = True
                     yield CompletionChunk(done=True, **message["done"])
@@ -203,6 +203,14 @@ class ProcessRunner:
         await self._read_task
 
 
+async def _abandon(process: asyncio.subprocess.Process, writer: asyncio.StreamWriter) -> int:
+    """Stop a runner that never became ready; its exit status."""
+    writer.close()
+    if process.returncode is None:
+        process.kill()
+    return await process.wait()
+
+
 async def spawn_runner(spec: LoadSpec) -> ProcessRunner:
     """Start a runner process for `spec` and wait until its model is loaded.
 
@@ -223,13 +231,17 @@ async def spawn_runner(spec: LoadSpec) -> ProcessRunner:
     finally:
         child.close()
     reader, writer = await asyncio.open_unix_connection(sock=parent)
-    frame = await read_frame(reader)
+    try:
+        frame = await asyncio.wait_for(read_frame(reader), durations.load_timeout())
+    except TimeoutError:
+        await _abandon(process, writer)
+        raise errors.PollamaError("timed out waiting for llama runner to start") from None
+    except BaseException:  # cancelled: never leave a half-started runner behind
+        await _abandon(process, writer)
+        raise
     first = frame[0] if frame else None
     if first is None or first.get("op") != "ready":
-        writer.close()
-        if process.returncode is None:
-            process.kill()
-        status = await process.wait()
+        status = await _abandon(process, writer)
         if first is not None and first.get("op") == "load_error":
             raise errors.PollamaError(first["message"])
         raise errors.PollamaError(f"llama runner process has terminated: exit status {status}")

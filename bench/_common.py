@@ -1,0 +1,50 @@
+"""What the benchmarks share: a `pollama serve` over a temporary store holding one model."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from pollama.create import create_from_modelfile
+from pollama.store import Store
+
+MODEL = "bench:latest"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(gguf: Path, **env: str) -> Iterator[str]:
+    """A `pollama serve` over a fresh store holding `gguf` as `bench`; yields its URL."""
+    with tempfile.TemporaryDirectory() as models:
+        for _ in create_from_modelfile(Store(Path(models)), MODEL, f"FROM {gguf}\n"):
+            pass
+        port = _free_port()
+        environ = {**os.environ, "OLLAMA_MODELS": models, "OLLAMA_HOST": f"127.0.0.1:{port}"}
+        environ.update(env)
+        proc = subprocess.Popen([sys.executable, "-m", "pollama", "serve"], env=environ)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    httpx.get(url, timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -1,0 +1,141 @@
+"""Serving bars of issue 4, through the HTTP API, against bare `llama_cpp.Llama`, in one run.
+
+    .venv/bin/python bench/serving.py [--model PATH] [--tokens 64] [--threads 2]
+
+Prints three ratios:
+- aggregate decode tok/s of 4 concurrent `/api/generate` streams / 1 stream (goal >= 1.5x);
+- time to first token of turn 10 of a `/api/chat` conversation / turn 2 (goal <= 1.5x): the
+  prompt cache evaluates only the new turn, where bare llama.cpp re-reads the history;
+- cold load to first token through the server / `Llama()` + first token (goal <= 1.2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from llama_cpp import Llama
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import MODEL, server
+
+from pollama.starters import STARTERS, gguf_path
+
+PROMPT = "Write a long story about a robot who learns to paint. Once upon a time"
+
+
+async def _stream(client: httpx.AsyncClient, prompt: str, tokens: int, threads: int) -> list[float]:
+    body = {
+        "model": MODEL,
+        "prompt": prompt,
+        "raw": True,
+        "options": {"num_predict": tokens, "temperature": 0, "num_thread": threads},
+    }
+    stamps = []
+    async with client.stream("POST", "/api/generate", json=body) as response:
+        async for line in response.aiter_lines():
+            if line and json.loads(line).get("response"):
+                stamps.append(time.perf_counter())
+    return stamps
+
+
+async def aggregate(url: str, streams: int, tokens: int, threads: int) -> float:
+    """Tokens per second over all streams, from the first to the last token seen."""
+    async with httpx.AsyncClient(base_url=url, timeout=None) as client:
+        runs = await asyncio.gather(
+            *(_stream(client, f"({i}) {PROMPT}", tokens, threads) for i in range(streams))
+        )
+    first = min(r[0] for r in runs)
+    last = max(r[-1] for r in runs)
+    return sum(len(r) - 1 for r in runs) / (last - first)
+
+
+def chat_ttft(url: str, turns: int, threads: int) -> list[float]:
+    """Time to first token of each turn of one growing chat."""
+    messages: list[dict[str, str]] = []
+    times = []
+    with httpx.Client(base_url=url, timeout=None) as client:
+        for turn in range(turns):
+            messages.append(
+                {"role": "user", "content": f"Turn {turn}: tell me one fact about {turn} ."}
+            )
+            body = {
+                "model": MODEL,
+                "messages": messages,
+                "options": {"num_predict": 24, "temperature": 0, "num_thread": threads},
+            }
+            start, first, reply = time.perf_counter(), 0.0, ""
+            with client.stream("POST", "/api/chat", json=body) as response:
+                for line in response.iter_lines():
+                    chunk = json.loads(line) if line else {}
+                    text = chunk.get("message", {}).get("content", "")
+                    if text and not first:
+                        first = time.perf_counter() - start
+                    reply += text
+            times.append(first)
+            messages.append({"role": "assistant", "content": reply})
+    return times
+
+
+def cold_server(url: str, threads: int) -> float:
+    """Unload, then time a one-token generate: load plus first token."""
+    with httpx.Client(base_url=url, timeout=None) as client:
+        client.post("/api/generate", json={"model": MODEL, "keep_alive": 0})
+        start = time.perf_counter()
+        client.post(
+            "/api/generate",
+            json={
+                "model": MODEL,
+                "prompt": "Hi",
+                "raw": True,
+                "stream": False,
+                "options": {"num_predict": 1, "num_thread": threads},
+            },
+        )
+        return time.perf_counter() - start
+
+
+def cold_bare(gguf: Path, threads: int) -> float:
+    start = time.perf_counter()
+    llm = Llama(str(gguf), n_ctx=4096, n_threads=threads, verbose=False)
+    llm.create_completion("Hi", max_tokens=1)
+    elapsed = time.perf_counter() - start
+    del llm
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    gguf = args.model or gguf_path(STARTERS[0])
+    with server(gguf, OLLAMA_NUM_PARALLEL="4") as url:
+        one = statistics.median(
+            asyncio.run(aggregate(url, 1, args.tokens, args.threads)) for _ in range(2)
+        )
+        four = statistics.median(
+            asyncio.run(aggregate(url, 4, args.tokens, args.threads)) for _ in range(2)
+        )
+        ttft = chat_ttft(url, 10, args.threads)
+        cold = statistics.median(cold_server(url, args.threads) for _ in range(3))
+    bare = statistics.median(cold_bare(gguf, args.threads) for _ in range(3))
+    print(f"model {gguf.name}, threads {args.threads}")
+    print(f"decode tok/s, 1 stream {one:.1f}, 4 streams {four:.1f}")
+    print(f"  ratio 4/1: {four / one:.2f}x (goal >= 1.5)")
+    print(f"chat TTFT, turn 2 {ttft[1] * 1000:.0f} ms, turn 10 {ttft[9] * 1000:.0f} ms")
+    print(f"  ratio turn 10 / turn 2: {ttft[9] / ttft[1]:.2f}x (goal <= 1.5)")
+    print(f"cold load to first token, server {cold:.2f} s, bare {bare:.2f} s")
+    print(f"  ratio server / bare: {cold / bare:.2f}x (goal <= 1.2)")
+
+
+if __name__ == "__main__":
+    main()

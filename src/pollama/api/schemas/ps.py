@@ -1,0 +1,28 @@
+"""`GET /api/ps`: the loaded models, in Ollama's `ProcessResponse` shape."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pollama.api.schemas.models import GoTime, ModelDetails
+
+
+class ProcessModelResponse(BaseModel):
+    """One loaded model. `size_vram` is 0 on a CPU; `context_length` is per slot."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str
+    model: str
+    size: int
+    digest: str
+    details: ModelDetails = Field(default_factory=ModelDetails)
+    expires_at: GoTime
+    size_vram: int
+    context_length: int
+
+
+class ProcessResponse(BaseModel):
+    """The loaded models, the one that stays longest first."""
+
+    models: list[ProcessModelResponse] = Field(default_factory=list)

@@ -1,0 +1,98 @@
+"""`GET /api/ps` in Ollama's shape, keep_alive on the wire, and the 503 of a full queue."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import ollama
+
+from tests.api.generate_helpers import create
+from tests.fixtures.server import live_server
+
+PS_FIELDS = {
+    "name",
+    "model",
+    "size",
+    "digest",
+    "details",
+    "expires_at",
+    "size_vram",
+    "context_length",
+}
+
+
+def _generate(url: str, **body: object) -> httpx.Response:
+    return httpx.post(url + "/api/generate", json={"model": "tiny", **body}, timeout=60)
+
+
+def _expires(model: dict) -> datetime:
+    return datetime.fromisoformat(model["expires_at"])
+
+
+def test_ps_shows_loaded_models_as_ollama_does(isolated_store: Path, tiny_gguf: Path) -> None:
+    create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
+    with live_server(isolated_store) as url:
+        assert httpx.get(url + "/api/ps").json() == {"models": []}
+        reply = _generate(
+            url,
+            prompt="hi",
+            keep_alive="10m",
+            stream=False,
+            options={"num_predict": 2, "num_ctx": 512},
+        )
+        assert reply.status_code == 200, reply.text
+        [model] = httpx.get(url + "/api/ps").json()["models"]
+        [tag] = httpx.get(url + "/api/tags").json()["models"]
+        assert set(model) == PS_FIELDS
+        assert model["name"] == model["model"] == "tiny:latest"
+        assert model["digest"] == tag["digest"]
+        assert model["details"] == tag["details"]
+        assert model["size"] > 0 and model["size_vram"] == 0
+        assert model["context_length"] == 512
+        left = _expires(model) - datetime.now(UTC)
+        assert timedelta(minutes=9) < left <= timedelta(minutes=10)
+
+        # keep_alive -1: forever, which Ollama writes as now + 2^63-1 ns (about 292 years).
+        assert _generate(url, keep_alive=-1).json()["done_reason"] == "load"
+        [model] = ollama.Client(host=url).ps().models
+        assert model.expires_at is not None and model.expires_at.year > datetime.now().year + 290
+
+        # keep_alive 0 with no prompt: unloaded at once (`pollama stop`).
+        assert _generate(url, keep_alive=0).json()["done_reason"] == "unload"
+        assert httpx.get(url + "/api/ps").json() == {"models": []}
+
+
+def test_invalid_keep_alive_is_a_400(isolated_store: Path, tiny_gguf: Path) -> None:
+    create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
+    with live_server(isolated_store) as url:
+        reply = _generate(url, keep_alive="5 minutes")
+        assert reply.status_code == 400
+        assert "duration" in reply.json()["error"]
+
+
+def test_full_queue_answers_503_at_once(isolated_store: Path, tiny_gguf: Path) -> None:
+    create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
+    with live_server(isolated_store, OLLAMA_MAX_QUEUE="1", OLLAMA_NUM_PARALLEL="1") as url:
+        body = {"prompt": "hi", "stream": False, "options": {"num_predict": 64}}
+
+        def timed(_: int) -> tuple[int, float, dict]:
+            start = time.monotonic()
+            reply = _generate(url, **body)
+            return reply.status_code, time.monotonic() - start, reply.json()
+
+        # The first request waits (in the one queue place) for the model to load; while it
+        # does, the others find the queue full.
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(timed, range(6)))
+        busy = [r for r in results if r[0] == 503]
+        assert any(r[0] == 200 for r in results)
+        assert busy, results
+        for _, elapsed, reply in busy:
+            assert elapsed < 0.5
+            assert reply == {
+                "error": "server busy, please try again.  maximum pending requests exceeded"
+            }
