@@ -26,6 +26,7 @@ from llama_cpp import Llama
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import MODEL, server
 
+from pollama.engine.runner.launch import RESTOCK_DELAY_S
 from pollama.starters import STARTERS, gguf_path
 
 PROMPT = "Write a long story about a robot who learns to paint. Once upon a time"
@@ -85,9 +86,14 @@ def chat_ttft(url: str, turns: int, threads: int) -> list[float]:
 
 
 def cold_server(url: str, threads: int) -> float:
-    """Unload, then time a one-token generate: load plus first token."""
+    """Unload, let the server idle, then time a one-token generate: load plus first token.
+
+    The idle pause is what a cold model meets in use (it was unloaded after keep_alive); it
+    lets the server restock the runner process it keeps started ahead.
+    """
     with httpx.Client(base_url=url, timeout=None) as client:
         client.post("/api/generate", json={"model": MODEL, "keep_alive": 0})
+        time.sleep(RESTOCK_DELAY_S + 1)
         start = time.perf_counter()
         client.post(
             "/api/generate",

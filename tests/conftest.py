@@ -30,3 +30,10 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def starter_ggufs() -> dict[str, Path]:
     """The real starter models' GGUF files, by model name (assembled by `make test`)."""
     return {s.name: gguf_path(s) for s in STARTERS}
+
+
+@pytest.fixture(scope="session")
+def qwen_models(starter_ggufs: dict[str, Path]) -> dict[str, str]:
+    """The qwen starter as `server_with` takes models: its name and its real Modelfile."""
+    starter = next(s for s in STARTERS if s.name == "qwen2.5-coder:0.5b")
+    return {starter.name: starter.modelfile_text(starter_ggufs[starter.name])}

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.api.generate_helpers import create
-from tests.fixtures.server import free_port
+from tests.fixtures.server import free_port, server_env, wait_until_serving
 
 RUNNER_MODULE = "pollama.engine.runner"
 # A stream of several seconds: the schema keeps the tiny model from stopping after ~0.5 s.
@@ -65,19 +65,11 @@ def gone(pid: int, timeout: float = 10.0) -> bool:
 def server(models: Path, grace: float = 5.0) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A server process (not stopped for you: the test does that) and its URL."""
     port = free_port()
-    env = {**os.environ, "OLLAMA_MODELS": str(models), "OLLAMA_HOST": f"127.0.0.1:{port}"}
     code = f"from pollama.server import serve; serve(grace={grace})"
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    proc = subprocess.Popen([sys.executable, "-c", code], env=server_env(models, port))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/api/version", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.05)
+        wait_until_serving(proc, url)
         yield proc, url
     finally:
         if proc.poll() is None:

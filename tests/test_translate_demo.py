@@ -16,12 +16,8 @@ DEMO = Path(__file__).parents[1] / "examples" / "translate_demo.py"
 
 
 @pytest.mark.starter
-def test_translate_demo_prints_chinese(tmp_path: Path, starter_ggufs: dict[str, Path]) -> None:
-    from pollama.starters import STARTERS
-
-    starter = next(s for s in STARTERS if s.name == "qwen2.5-coder:0.5b")
-    modelfile = starter.modelfile_text(starter_ggufs[starter.name])
-    with server_with(tmp_path, {starter.name: modelfile}) as url:
+def test_translate_demo_prints_chinese(tmp_path: Path, qwen_models: dict[str, str]) -> None:
+    with server_with(tmp_path, qwen_models) as url:
         result = subprocess.run(
             [sys.executable, str(DEMO)],
             env={**os.environ, "OLLAMA_HOST": url},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ def _error_of(response: httpx.Response) -> ClientError:
     return ClientError(str(message), response.status_code)
 
 
+@contextmanager
+def _connecting() -> Iterator[None]:
+    """Say, as Ollama's CLI does, that no server is running when none answers."""
+    try:
+        yield
+    except httpx.ConnectError as exc:
+        raise ClientError(
+            "could not connect to pollama server, run 'pollama serve' to start it"
+        ) from exc
+
+
 class Client:
     """Talks to the server at `OLLAMA_HOST`."""
 
@@ -38,44 +50,30 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """One JSON request; returns the decoded body (None when empty)."""
-        try:
+        with _connecting():
             response = self._http.request(method, path, json=body)
-        except httpx.ConnectError as exc:
-            raise ClientError(
-                "could not connect to pollama server, run 'pollama serve' to start it"
-            ) from exc
         if response.status_code >= 400:
             raise _error_of(response)
         return response.json() if response.content else None
 
     def stream(self, method: str, path: str, body: Any = None) -> Iterator[dict[str, Any]]:
         """An NDJSON stream, one decoded object at a time; an `error` line raises."""
-        try:
-            with self._http.stream(method, path, json=body) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _error_of(response)
-                for line in response.iter_lines():
-                    if not line.strip():
-                        continue
-                    chunk = json.loads(line)
-                    if "error" in chunk:
-                        raise ClientError(str(chunk["error"]), response.status_code)
-                    yield chunk
-        except httpx.ConnectError as exc:
-            raise ClientError(
-                "could not connect to pollama server, run 'pollama serve' to start it"
-            ) from exc
+        with _connecting(), self._http.stream(method, path, json=body) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _error_of(response)
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                chunk = json.loads(line)
+                if "error" in chunk:
+                    raise ClientError(str(chunk["error"]), response.status_code)
+                yield chunk
 
     def upload(self, path: str, file: Path) -> None:
         """POST the bytes of `file` as the raw body, streamed (blob uploads)."""
-        try:
-            with file.open("rb") as body:
-                response = self._http.post(path, content=iter(lambda: body.read(1 << 20), b""))
-        except httpx.ConnectError as exc:
-            raise ClientError(
-                "could not connect to pollama server, run 'pollama serve' to start it"
-            ) from exc
+        with _connecting(), file.open("rb") as body:
+            response = self._http.post(path, content=iter(lambda: body.read(1 << 20), b""))
         if response.status_code >= 400:
             raise _error_of(response)
 

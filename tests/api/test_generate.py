@@ -197,14 +197,9 @@ QWEN_OPTIONS = {"num_predict": 48, "num_ctx": 1024, "temperature": 0, "seed": 7}
 
 @pytest.fixture(scope="module")
 def qwen_url(
-    tmp_path_factory: pytest.TempPathFactory, starter_ggufs: dict[str, Path]
+    tmp_path_factory: pytest.TempPathFactory, qwen_models: dict[str, str]
 ) -> Iterator[str]:
-    from pollama.starters import STARTERS
-
-    starter = next(s for s in STARTERS if s.name == "qwen2.5-coder:0.5b")
-    root = tmp_path_factory.mktemp("qwen-models")
-    modelfile = starter.modelfile_text(starter_ggufs[starter.name])
-    with server_with(root, {starter.name: modelfile}) as base:
+    with server_with(tmp_path_factory.mktemp("qwen-models"), qwen_models) as base:
         yield base
 
 

@@ -53,6 +53,7 @@ def create_app(store: Any, scheduler: Any) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler.start()
         try:
             yield
         finally:

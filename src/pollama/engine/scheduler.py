@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pollama import config, durations
+from pollama.engine.runner.launch import RunnerLauncher
 from pollama.engine.types import LoadSpec, Runner
 from pollama.errors import Canceled, InvalidModelName, ServerBusy
 from pollama.store.name import ModelName
@@ -156,11 +157,9 @@ class Scheduler:
         max_queue: int | None = None,
         default_keep_alive: float | None = None,
     ) -> None:
-        if runner_factory is None:
-            from pollama.engine.runner import spawn_runner
-
-            runner_factory = spawn_runner
-        self._runner_factory = runner_factory
+        # The real runners come from a launcher, which keeps a process started ahead of need.
+        self._launcher = RunnerLauncher() if runner_factory is None else None
+        self._runner_factory = runner_factory or self._launcher
         self._max_loaded = max(1, max_loaded or config.max_loaded_models())
         self._max_queue = max(1, max_queue or config.max_queue())
         self._default_keep_alive = (
@@ -227,9 +226,16 @@ class Scheduler:
             if e.runner is not None
         ]
 
+    def start(self) -> None:
+        """Start a runner process ahead of the first load; called when the server starts."""
+        if self._launcher is not None:
+            self._launcher.prestart()
+
     async def shutdown(self) -> None:
         """Stop every runner; called when the server stops. Safe to call twice."""
         self._closed = True
+        if self._launcher is not None:
+            await self._launcher.aclose()
         while self._queue:
             waiter = self._queue.popleft()
             if not waiter.future.done():

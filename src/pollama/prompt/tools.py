@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from pollama.prompt.template import PromptTemplate
@@ -25,21 +26,27 @@ def _held_suffix(buffer: str, tag: str) -> int:
     return 0
 
 
-def _json_objects(buffer: str) -> list[tuple[int, int, Any]]:
-    """(start, end, value) for each complete top-level `{...}` in `buffer` that parses."""
-    found: list[tuple[int, int, Any]] = []
-    depth, start = 0, -1
+def _structure(text: str) -> Iterator[tuple[int, str]]:
+    """(index, char) for each character of `text` outside JSON strings (and not a quote), so
+    brackets inside string values are never counted."""
     in_string = escaped = False
-    for i, ch in enumerate(buffer):
+    for i, ch in enumerate(text):
         if escaped:
             escaped = False
         elif ch == "\\":
             escaped = True
         elif ch == '"':
             in_string = not in_string
-        elif in_string:
-            continue
-        elif ch == "{":
+        elif not in_string:
+            yield i, ch
+
+
+def _json_objects(buffer: str) -> list[tuple[int, int, Any]]:
+    """(start, end, value) for each complete top-level `{...}` in `buffer` that parses."""
+    found: list[tuple[int, int, Any]] = []
+    depth, start = 0, -1
+    for i, ch in _structure(buffer):
+        if ch == "{":
             if depth == 0:
                 start = i
             depth += 1
@@ -185,17 +192,8 @@ class ToolCallParser:
             return False
         opening, closing = self.tag, "}" if self.tag == "{" else "]"
         depth = 0
-        in_string = escaped = False
-        for ch in self.buffer:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = not in_string
-            elif in_string:
-                continue
-            elif ch == opening:
+        for _, ch in _structure(self.buffer):
+            if ch == opening:
                 depth += 1
             elif ch == closing:
                 depth -= 1

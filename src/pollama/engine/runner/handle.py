@@ -13,14 +13,10 @@ import dataclasses
 import itertools
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pollama import durations, errors
+from pollama import errors
 from pollama.engine.runner import protocol
 from pollama.engine.types import (
     CompletionChunk,
@@ -54,14 +50,6 @@ async def read_frame(reader: asyncio.StreamReader) -> Any | None:
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
     return json.loads(body)
-
-
-def _spec_json(spec: LoadSpec) -> str:
-    data = dataclasses.asdict(spec)
-    data["model_path"] = str(spec.model_path)
-    data["adapters"] = [str(p) for p in spec.adapters]
-    data["projectors"] = [str(p) for p in spec.projectors]
-    return json.dumps(data)
 
 
 class ProcessRunner:
@@ -201,50 +189,3 @@ class ProcessRunner:
             await self._process.wait()
         self._on_exit(errors.RunnerCrashed("the model was unloaded"))
         await self._read_task
-
-
-async def _abandon(process: asyncio.subprocess.Process, writer: asyncio.StreamWriter) -> int:
-    """Stop a runner that never became ready; its exit status."""
-    writer.close()
-    if process.returncode is None:
-        process.kill()
-    return await process.wait()
-
-
-async def spawn_runner(spec: LoadSpec) -> ProcessRunner:
-    """Start a runner process for `spec` and wait until its model is loaded.
-
-    Raises `PollamaError` with llama.cpp's reason when loading fails.
-    """
-    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "pollama.engine.runner",
-            str(child.fileno()),
-            str(os.getpid()),
-            _spec_json(spec),
-            pass_fds=(child.fileno(),),
-            stdin=subprocess.DEVNULL,
-        )
-    finally:
-        child.close()
-    reader, writer = await asyncio.open_unix_connection(sock=parent)
-    try:
-        frame = await asyncio.wait_for(read_frame(reader), durations.load_timeout())
-    except TimeoutError:
-        await _abandon(process, writer)
-        raise errors.PollamaError("timed out waiting for llama runner to start") from None
-    except BaseException:  # cancelled: never leave a half-started runner behind
-        await _abandon(process, writer)
-        raise
-    first = frame[0] if frame else None
-    if first is None or first.get("op") != "ready":
-        status = await _abandon(process, writer)
-        if first is not None and first.get("op") == "load_error":
-            raise errors.PollamaError(first["message"])
-        raise errors.PollamaError(f"llama runner process has terminated: exit status {status}")
-    metadata = ModelMetadata(**first["metadata"])
-    log.info("runner for %s started (pid %d)", spec.name, process.pid)
-    return ProcessRunner(spec, process, reader, writer, metadata)

@@ -10,7 +10,6 @@ the server.
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import os
 import queue
@@ -18,14 +17,13 @@ import signal
 import socket
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 from pollama.engine.runner import model as native
 from pollama.engine.runner import protocol
 from pollama.engine.runner.embed import embed
 from pollama.engine.runner.engine import Engine, request_from_dict
-from pollama.engine.types import LoadSpec, RunnerOptions
+from pollama.engine.types import LoadSpec
 from pollama.errors import InvalidRequest, PollamaError
 
 log = logging.getLogger(__name__)
@@ -40,19 +38,6 @@ def die_with_parent(parent_pid: int) -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
         os._exit(1)
-
-
-def spec_from_json(text: str) -> LoadSpec:
-    """The LoadSpec the server passed on the command line."""
-    data = json.loads(text)
-    return LoadSpec(
-        name=data["name"],
-        digest=data["digest"],
-        model_path=Path(data["model_path"]),
-        adapters=tuple(Path(p) for p in data.get("adapters", ())),
-        projectors=tuple(Path(p) for p in data.get("projectors", ())),
-        options=RunnerOptions(**data.get("options", {})),
-    )
 
 
 def _reader(sock: socket.socket, inbox: queue.SimpleQueue[Any]) -> None:
@@ -148,12 +133,18 @@ class Server:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: `python -m pollama.engine.runner FD PARENT_PID SPEC_JSON`."""
-    fd, parent_pid, spec_json = (argv or sys.argv[1:])[:3]
+    """Entry point: `python -m pollama.engine.runner FD PARENT_PID`.
+
+    Everything is imported by now (llama.cpp included), so the process waits, ready, for the
+    `load` message naming its model; a server may start it well before it knows which.
+    """
+    fd, parent_pid = (argv or sys.argv[1:])[:2]
     die_with_parent(int(parent_pid))
     level = logging.DEBUG if os.environ.get("OLLAMA_DEBUG") else logging.WARNING
     logging.basicConfig(level=level, format="runner %(levelname)s %(name)s: %(message)s")
     sock = socket.socket(fileno=int(fd))
     sock.setblocking(True)
-    Server(sock, spec_from_json(spec_json)).run()
+    first = protocol.read_frame_sync(sock)
+    if first is not None and first.get("op") == "load":
+        Server(sock, protocol.spec_from_dict(first["spec"])).run()
     os._exit(0)

@@ -6,6 +6,7 @@ decode step produces a token for every active sequence and one write per step ke
 per-token cost to a single syscall.
 
 Server -> runner messages (`op` selects):
+    {"op": "load", "spec": {...LoadSpec as a dict...}}   first, once: load this model
     {"op": "complete", "id": n, "request": {...CompletionRequest as a dict...}}
     {"op": "cancel", "id": n}
     {"op": "tokenize", "id": n, "text": str, "add_special": bool}
@@ -24,14 +25,39 @@ Runner -> server messages:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import struct
+from pathlib import Path
 from typing import Any
+
+from pollama.engine.types import LoadSpec, RunnerOptions
 
 _HEADER = struct.Struct(">I")
 HEADER_SIZE = _HEADER.size
 MAX_FRAME = 1 << 30
+
+
+def spec_to_dict(spec: LoadSpec) -> dict[str, Any]:
+    """`spec` as JSON-ready data, for the `load` message."""
+    data = dataclasses.asdict(spec)
+    data["model_path"] = str(spec.model_path)
+    data["adapters"] = [str(p) for p in spec.adapters]
+    data["projectors"] = [str(p) for p in spec.projectors]
+    return data
+
+
+def spec_from_dict(data: dict[str, Any]) -> LoadSpec:
+    """The LoadSpec a `load` message carries."""
+    return LoadSpec(
+        name=data["name"],
+        digest=data["digest"],
+        model_path=Path(data["model_path"]),
+        adapters=tuple(Path(p) for p in data.get("adapters", ())),
+        projectors=tuple(Path(p) for p in data.get("projectors", ())),
+        options=RunnerOptions(**data.get("options", {})),
+    )
 
 
 def encode(message: Any) -> bytes:
