@@ -149,8 +149,9 @@ def test_killed_runner_mid_stream_errors_at_once_and_the_next_request_reloads(
         with httpx.stream("POST", url + "/api/generate", json=body, timeout=60) as response:
             lines = response.iter_lines()
             assert "response" in json.loads(next(lines))
-            [pid] = runner_pids(proc.pid)
-            os.kill(pid, signal.SIGKILL)
+            pids = runner_pids(proc.pid)  # the busy runner, maybe the one started ahead too
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
             killed = time.monotonic()
             rest = [json.loads(line) for line in lines if line]
         assert time.monotonic() - killed < 1.0
@@ -161,5 +162,5 @@ def test_killed_runner_mid_stream_errors_at_once_and_the_next_request_reloads(
             timeout=60,
         )
         assert reply.status_code == 200 and reply.json()["done"]
-        assert runner_pids(proc.pid) and runner_pids(proc.pid) != [pid]
+        assert runner_pids(proc.pid) and not set(runner_pids(proc.pid)) & set(pids)
         assert proc.poll() is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 
 from pollama.engine.runner import RunnerLauncher
@@ -66,6 +67,19 @@ async def test_without_a_spare_a_load_starts_its_own_process(tiny_gguf: Path) ->
     try:
         assert runner.alive
         assert _runner_children() == {runner.pid}  # the next spare waits for its delay
+    finally:
+        await runner.close()
+        await launcher.aclose()
+
+
+async def test_a_spare_that_died_is_replaced_by_a_new_process(tiny_gguf: Path) -> None:
+    launcher = RunnerLauncher(restock_delay=60.0)
+    launcher.prestart()
+    [spare] = await _settle()
+    os.kill(spare, signal.SIGKILL)
+    runner = await launcher(_spec(tiny_gguf))
+    try:
+        assert runner.alive and runner.pid != spare
     finally:
         await runner.close()
         await launcher.aclose()

@@ -72,7 +72,7 @@ async def spawn_runner(spec: LoadSpec, started: StartedProcess | None = None) ->
     """Load `spec` in `started` (or a new process) and wait until the model is loaded.
 
     Raises `PollamaError` with llama.cpp's reason when loading fails, or when it takes longer
-    than `OLLAMA_LOAD_TIMEOUT`.
+    than `OLLAMA_LOAD_TIMEOUT`; `RunnerCrashed` when the process exits without a word.
     """
     proc = started or await start_process()
     proc.writer.write(protocol.encode({"op": "load", "spec": protocol.spec_to_dict(spec)}))
@@ -89,7 +89,7 @@ async def spawn_runner(spec: LoadSpec, started: StartedProcess | None = None) ->
         status = await proc.stop()
         if first is not None and first.get("op") == "load_error":
             raise errors.PollamaError(first["message"])
-        raise errors.PollamaError(f"llama runner process has terminated: exit status {status}")
+        raise errors.RunnerCrashed(f"llama runner process has terminated: exit status {status}")
     metadata = ModelMetadata(**first["metadata"])
     log.info("runner for %s started (pid %d)", spec.name, proc.process.pid)
     return ProcessRunner(spec, proc.process, proc.reader, proc.writer, metadata)
@@ -111,7 +111,12 @@ class RunnerLauncher:
     async def __call__(self, spec: LoadSpec) -> ProcessRunner:
         started = await self._take_spare()
         try:
-            return await spawn_runner(spec, started)
+            if started is not None:
+                try:
+                    return await spawn_runner(spec, started)
+                except errors.RunnerCrashed:  # the spare died while it waited: start anew
+                    log.warning("the runner process started ahead had died; starting another")
+            return await spawn_runner(spec)
         finally:
             self.prestart(self._restock_delay)
 
