@@ -129,6 +129,11 @@ def test_parameter_values_parse_as_go_does(line: str, value: object) -> None:
     ("line", "message"),
     [
         ("PARAMETER seed 5_000", "invalid int value [5_000]"),
+        ("PARAMETER seed 99999999999999999999", "invalid int value [99999999999999999999]"),
+        ("PARAMETER temperature 1_0", "invalid float value [1_0]"),
+        ("PARAMETER temperature inf", "invalid float value [inf]"),
+        ("PARAMETER temperature nan", "invalid float value [nan]"),
+        ("PARAMETER temperature 1e40", "invalid float value [1e40]"),
         ("PARAMETER use_mmap tRuE", "invalid bool value [tRuE]"),
     ],
 )

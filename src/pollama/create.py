@@ -68,7 +68,15 @@ def create_from_request(
     parser: str = "",
     requires: str = "",
 ) -> Iterator[str]:
-    """The JSON create form: `files` name blobs uploaded through `/api/blobs`."""
+    """The JSON create form: `files` name blobs uploaded through `/api/blobs`.
+
+    The request is checked before the first status, so a bad one is an error response with
+    its real status rather than an error line in a stream that began with 200.
+    """
+    ModelName.parse(name)
+    for filename, digest in {**(files or {}), **(adapters or {})}.items():
+        _check_file_name(filename)
+        normalize_digest(digest)
     spec = CreateSpec(
         from_=from_ or None,
         files=dict(files or {}),
@@ -81,8 +89,10 @@ def create_from_request(
         quantize=quantize,
         renderer=renderer,
         parser=parser,
-        requires=requires,
+        requires=_semver(requires) if requires else "",
     )
+    if not spec.from_ and not spec.files:
+        raise InvalidRequest("neither 'from' or 'files' was specified")
     return _build(store, name, spec)
 
 
@@ -111,6 +121,8 @@ def create_from_modelfile(
                 raise InvalidRequest(f"adapter {command.args!r} not found")
             yield "gathering model components"
             for path in _gguf_files(local):
+                if not is_gguf(path):  # checked first: nothing else is ever read or stored
+                    raise InvalidRequest("supplied file was not in GGUF format")
                 digest, _size, _created = store.blobs.import_file(path)
                 yield f"copying file {digest} 100%"
                 target[path.name] = digest
@@ -130,6 +142,8 @@ def create_from_modelfile(
         elif command.name != "draft":
             params.append((command.name, command.args))
     spec.parameters = typed_parameters(params)
+    if not spec.from_ and not spec.files:
+        raise InvalidRequest("neither 'from' or 'files' was specified")
     yield from _build(store, name, spec)
 
 
@@ -159,8 +173,6 @@ def _gguf_files(path: Path) -> list[Path]:
 
 def _build(store: Store, name: str, spec: CreateSpec) -> Iterator[str]:
     target = ModelName.parse(name)
-    if not spec.from_ and not spec.files:
-        raise InvalidRequest("neither 'from' or 'files' was specified")
     created: set[str] = set()  # digests of blobs this create wrote (vs. found in the store)
     layers: list[Layer] = []
     base_config: dict[str, Any] = {}
@@ -209,10 +221,14 @@ def _base_layers(store: Store, base: str) -> tuple[list[Layer], dict[str, Any]]:
     return layers, base_config
 
 
-def _file_layer(store: Store, filename: str, digest: str) -> Layer:
-    # Go's `fs.ValidPath`: relative, `/`-separated, no empty, `.` or `..` elements.
+def _check_file_name(filename: str) -> None:
+    """Go's `fs.ValidPath`: relative, `/`-separated, no empty, `.` or `..` elements."""
     if any(part in ("", ".", "..") for part in filename.split("/")):
         raise InvalidRequest("file path must be relative")
+
+
+def _file_layer(store: Store, filename: str, digest: str) -> Layer:
+    _check_file_name(filename)
     digest = normalize_digest(digest)
     if not store.has_blob(digest):
         raise InvalidRequest(f"blob {digest} for {filename} was not uploaded")

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pollama.errors import InvalidRequest
 
 GGUF_MAGIC = b"GGUF"
@@ -30,7 +32,7 @@ _SCALARS = {
     11: "<q",
     12: "<d",
 }
-_STRING, _ARRAY = 8, 9
+_STRING, _ARRAY, _FLOAT32 = 8, 9, 6
 MAX_KEPT_ARRAY = 128
 
 # llama.cpp's `llama_ftype` names, as Ollama's `FileType.String()` prints them.
@@ -138,6 +140,8 @@ class _Cursor:
             return self.array()
         if kind not in _SCALARS:
             raise InvalidRequest(f"invalid GGUF value type {kind}")
+        if kind == _FLOAT32:  # its shortest spelling, as Go writes a float32: 1e-06
+            return float(str(np.float32(self.unpack("<f"))))
         return self.unpack(_SCALARS[kind])
 
     def array(self) -> Any:

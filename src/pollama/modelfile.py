@@ -80,6 +80,11 @@ DEPRECATED_PARAMS = {"logits_all", "vocab_only", "low_vram", "f16_kv"}
 
 # What Go's `strconv.ParseInt(s, 10, 64)` and `strconv.ParseBool` accept.
 _GO_INT = re.compile(r"[+-]?[0-9]+")
+# Decimal floats as `strconv.ParseFloat` reads them (no `_`, which Python's float() allows);
+# infinities and NaN parse in Go but cannot be stored, so they are refused here.
+_GO_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_FLOAT32_MAX = 3.4028234663852886e38
+_INT64 = range(-(2**63), 2**63)
 _GO_BOOLS = {
     **dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
     **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False),
@@ -243,9 +248,11 @@ def typed_parameters(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         if name in LIST_PARAMS:
             out.setdefault(name, []).append(raw)
         elif name in FLOAT_PARAMS:
-            out[name] = gojson.float32(_convert(float, raw, "float"))
+            if not _GO_FLOAT.fullmatch(raw) or abs(float(raw)) > _FLOAT32_MAX:
+                raise InvalidRequest(f"invalid float value [{raw}]")
+            out[name] = gojson.float32(float(raw))
         elif name in INT_PARAMS:
-            if not _GO_INT.fullmatch(raw):
+            if not _GO_INT.fullmatch(raw) or int(raw) not in _INT64:
                 raise InvalidRequest(f"invalid int value [{raw}]")
             out[name] = int(raw)
         elif name in BOOL_PARAMS:
@@ -255,10 +262,3 @@ def typed_parameters(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         else:
             raise InvalidRequest(f"unknown parameter '{name}'")
     return out
-
-
-def _convert(kind: type, raw: str, label: str) -> Any:
-    try:
-        return kind(raw)
-    except ValueError:
-        raise InvalidRequest(f"invalid {label} value [{raw}]") from None

@@ -105,6 +105,23 @@ def test_blob_is_content_addressed(
         ({"content": b"[1,"}, 400, None),
         ({"json": {"model": "cr-err", "from": "no-such-model", "stream": False}}, 404, None),
         ({"json": {"model": "cr-err2", "stream": False}}, 400, None),
+        # Checked before the stream starts, so even a streamed create answers with a status.
+        ({"json": {"model": "cr-err3"}}, 400, "neither 'from' or 'files' was specified"),
+        (
+            {"json": {"model": "cr-err4", "files": {"../m.gguf": "sha256:" + "0" * 64}}},
+            400,
+            "file path must be relative",
+        ),
+        (
+            {"json": {"model": "cr-err5", "files": {"m.gguf": "sha256-../../x"}}},
+            400,
+            "invalid digest format",
+        ),
+        (
+            {"json": {"model": "cr-err6", "from": "x", "requires": "banana"}},
+            400,
+            "requires must be a valid semver (e.g. 0.14.0)",
+        ),
     ],
 )
 def test_create_errors(server: str, kwargs: dict, status: int, message: str | None) -> None:
@@ -126,3 +143,28 @@ def test_unknown_fields_are_ignored(client: ollama.Client, server: str, tiny_ggu
     digest = client.create_blob(tiny_gguf)
     body = {"model": "cr-extra", "files": {"m.gguf": digest}, "stream": False, "whatever": 1}
     assert httpx.post(server + "/api/create", json=body, timeout=60).json() == {"status": "success"}
+
+
+def test_renderer_parser_and_requires_reach_the_config(
+    client: ollama.Client, server: str, models_root: Path, tiny_gguf: Path
+) -> None:
+    digest = client.create_blob(tiny_gguf)
+    body = {
+        "model": "cr-renderer",
+        "files": {"m.gguf": digest},
+        "renderer": "qwen3-coder",
+        "parser": "qwen3-coder",
+        "requires": "v0.14.0",
+        "stream": False,
+    }
+    assert httpx.post(server + "/api/create", json=body, timeout=60).status_code == 200
+    manifest = json.loads(
+        (models_root / "manifests/registry.ollama.ai/library/cr-renderer/latest").read_text()
+    )
+    config_blob = models_root / "blobs" / manifest["config"]["digest"].replace(":", "-")
+    config = json.loads(config_blob.read_text())
+    assert (config["renderer"], config["parser"], config["requires"]) == (
+        "qwen3-coder",
+        "qwen3-coder",
+        "0.14.0",
+    )

@@ -120,6 +120,25 @@ def test_create_missing_modelfile(url: str, tmp_path: Path) -> None:
     assert code == 1 and err.startswith("Error: ")
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("PARAMETER foo 1", "Error: unknown parameter 'foo'"),
+        ("PARAMETER temperature hot", "Error: invalid float value [hot]"),
+        ("ADAPTER ./missing.gguf", "no such file or directory"),
+    ],
+)
+def test_create_reports_modelfile_mistakes_in_one_line(
+    url: str, created: str, tmp_path: Path, line: str, message: str
+) -> None:
+    path = tmp_path / "Modelfile"
+    path.write_text(f"FROM {created}\n{line}\n")
+    code, _, err = _cli(url, "create", "cli-bad", "-f", str(path))
+    assert code == 1
+    assert err.startswith("Error: ") and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_create_from_model_name(url: str, created: str, tmp_path: Path) -> None:
     path = tmp_path / "Modelfile"
     path.write_text(f"FROM {created}\nSYSTEM derived\n")

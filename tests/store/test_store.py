@@ -34,27 +34,18 @@ def test_write_blob_verifies_the_digest(store: Store) -> None:
         store.has_blob("md5:" + "0" * 32)
 
 
-def test_local_files_are_hard_linked_and_hashed_once(store: Store, tmp_path: Path) -> None:
+def test_local_files_are_copied_and_the_source_left_alone(store: Store, tmp_path: Path) -> None:
     source = tmp_path / "model.gguf"
     source.write_bytes(ollama_test_gguf())
-    digest, size, created = store.blobs.import_file(source)
-    assert created and size == 68
-    assert store.blob_path(digest).stat().st_ino == source.stat().st_ino
+    os.utime(source, (1_000_000, 1_000_000))
+    for expect_created in (True, False):
+        digest, size, created = store.blobs.import_file(source)
+        assert (created, size) == (expect_created, 68)
+    blob = store.blob_path(digest)
+    assert blob.stat().st_ino != source.stat().st_ino
+    assert blob.read_bytes() == source.read_bytes()
+    assert source.stat().st_mtime == 1_000_000
     assert [p.name for p in store.blobs.root.iterdir()] == [digest.replace(":", "-")]
-
-
-def test_import_copies_when_it_cannot_link(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def cross_device(*_args: object) -> None:
-        raise OSError(18, "Invalid cross-device link")
-
-    monkeypatch.setattr(os, "link", cross_device)
-    source = tmp_path / "model.gguf"
-    source.write_bytes(ollama_test_gguf())
-    digest, _size, _created = store.blobs.import_file(source)
-    assert store.blob_path(digest).stat().st_ino != source.stat().st_ino
-    assert store.blob_path(digest).read_bytes() == source.read_bytes()
 
 
 def test_an_interrupted_create_leaves_no_model(store: Store, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from pollama import __version__, config
 from pollama.api.errors import install_error_handlers
+from pollama.api.middleware import BodiesAreJson, RejectForeignOrigins, origin_pattern
 from pollama.api.routes import ROUTERS
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,6 @@ _ALLOWED_HEADERS = [
 ]
 
 
-def _origin_regex(origins: list[str]) -> str:
-    """One regex for Ollama's origin list, where `*` matches any run of characters."""
-    return "|".join("^" + re.escape(o).replace(r"\*", ".*") + "$" for o in origins)
-
-
 def create_app(store: Any, scheduler: Any) -> FastAPI:
     """Build the app around a model store and a scheduler (both test seams).
 
@@ -62,12 +57,16 @@ def create_app(store: Any, scheduler: Any) -> FastAPI:
     app = FastAPI(title="pollama", version=__version__, lifespan=lifespan)
     app.state.store = store
     app.state.scheduler = scheduler
+    allowed = origin_pattern(config.origins())
+    # The last added runs first: foreign origins are refused before anything else.
+    app.add_middleware(BodiesAreJson)
     app.add_middleware(
         CORSMiddleware,
-        allow_origin_regex=_origin_regex(config.origins()),
+        allow_origin_regex=allowed.pattern,
         allow_methods=["*"],
         allow_headers=_ALLOWED_HEADERS,
     )
+    app.add_middleware(RejectForeignOrigins, allowed=allowed)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

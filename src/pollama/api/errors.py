@@ -13,7 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pollama.errors import PollamaError
 
@@ -66,6 +67,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(request, 400, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _routing_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """No such route or method: gin's plain-text answers, which Ollama gives."""
+        texts = {404: "404 page not found", 405: "405 method not allowed"}
+        if exc.status_code in texts:
+            return PlainTextResponse(texts[exc.status_code], status_code=exc.status_code)
+        return error_response(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(json.JSONDecodeError)
     async def _json_error(request: Request, exc: json.JSONDecodeError) -> JSONResponse:

@@ -89,10 +89,10 @@ async def ndjson_response(request: Request, chunks: AsyncIterator[BaseModel]) ->
             async for chunk in chunks:
                 yield _line(chunk)
         except PollamaError as exc:
-            yield (f'{{"error": {_json_str(exc.message)}}}\n').encode()
+            yield _error_line(exc.message)
         except Exception as exc:  # the stream has begun: report rather than drop the line
             log.exception("stream failed")
-            yield (f'{{"error": {_json_str(str(exc) or type(exc).__name__)}}}\n').encode()
+            yield _error_line(str(exc) or type(exc).__name__)
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
 
@@ -104,5 +104,8 @@ def json_response(chunk: BaseModel, status_code: int = 200) -> JSONResponse:
     return JSONResponse(dump(chunk), status_code=status_code)
 
 
-def _json_str(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+def _error_line(message: str) -> bytes:
+    """The last line of a failed stream, compact as Go writes it."""
+    return (
+        json.dumps({"error": message}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    )

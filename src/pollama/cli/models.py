@@ -18,6 +18,7 @@ import click
 
 from pollama.cli._format import human_bytes, human_number, human_time, table
 from pollama.client import Client, ClientError
+from pollama.errors import PollamaError
 
 P = ParamSpec("P")
 
@@ -34,7 +35,7 @@ def _reports_errors(command: Callable[P, None]) -> Callable[P, None]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             command(*args, **kwargs)
-        except (ClientError, OSError) as exc:
+        except (ClientError, PollamaError, OSError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             click.echo(f"Error: {message}", err=True)
             raise SystemExit(1) from None
@@ -218,11 +219,13 @@ def _create_request(text: str, base_dir: Path, client: Client) -> dict[str, Any]
         if name in {"model", "adapter"}:
             local = _local_path(args, base_dir)
             key = "files" if name == "model" else "adapters"
+            if local is None and name == "adapter":
+                raise ClientError(f"stat {base_dir / args}: no such file or directory")
             if local is None:
                 body["from"] = args
             else:
                 body.setdefault(key, {}).update(_upload(client, local))
-        elif name in {"template", "system", "renderer", "parser"}:
+        elif name in {"template", "system", "renderer", "parser", "requires"}:
             body[name] = args
         elif name == "license":
             body.setdefault("license", []).append(args)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import secrets
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -76,28 +75,10 @@ class BlobStore:
         return self.write([data])
 
     def import_file(self, source: Path) -> tuple[str, int, bool]:
-        """Store a local file, reading it once to hash it.
+        """Store a copy of a local file, hashed while it is copied.
 
-        On the same filesystem the blob is a hard link to `source` (a multi-GB GGUF costs no
-        copy and no space); elsewhere it is copied while hashed. Tools that rewrite a GGUF
-        write a new file rather than editing in place, so a link stays a faithful blob.
+        A copy, not a hard link: the user may later edit their file in place (metadata tools
+        do), and a blob must never change under its digest. The source is only read.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f"sha256-{secrets.token_hex(8)}"  # as `os.CreateTemp` names it
-        try:
-            os.link(source, tmp)
-        except OSError:
-            with source.open("rb") as f:
-                return self.write(iter(lambda: f.read(1 << 22), b""))
-        try:
-            with tmp.open("rb") as f:
-                actual = f"sha256:{hashlib.file_digest(f, 'sha256').hexdigest()}"
-            size = tmp.stat().st_size
-            target = self.path(actual)
-            if target.exists():
-                os.utime(target)
-                return actual, size, False
-            os.replace(tmp, target)
-            return actual, size, True
-        finally:
-            tmp.unlink(missing_ok=True)
+        with source.open("rb") as f:
+            return self.write(iter(lambda: f.read(1 << 22), b""))

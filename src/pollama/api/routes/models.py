@@ -105,6 +105,9 @@ def _create(store: Store, body: CreateRequest) -> Iterator[str]:
         messages=[m.model_dump(exclude_none=True) for m in body.messages or []],
         license=body.license,
         quantize=body.quantize_type,
+        renderer=body.renderer or "",
+        parser=body.parser or "",
+        requires=body.requires or "",
     )
 
 

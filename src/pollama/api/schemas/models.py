@@ -95,6 +95,8 @@ class CreateRequest(_Request):
     messages: list[Message] | None = None
     renderer: str | None = None
     parser: str | None = None
+    # Requires is the least Ollama version the model needs (a semver such as "0.14.0").
+    requires: str | None = None
     # Modelfile is the whole Modelfile text (deprecated form).
     modelfile: str = ""
     # Path is where the Modelfile was read from (deprecated form).
