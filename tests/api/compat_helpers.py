@@ -14,10 +14,13 @@ async def native_stream(
     done_reason: str = "stop",
     generate: bool = False,
     thinking: str = "",
+    stop_sequence: str | None = None,
+    prompt_tokens: int | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """A native chat (or generate) stream in Ollama's JSON shape: one chunk per text, tool
     calls on the last of them (given `call_` ids, as the service gives them), then the final
-    metrics chunk (5 prompt tokens, one per text)."""
+    metrics chunk (5 prompt tokens evaluated, one per text). `stop_sequence` and
+    `prompt_tokens` are the notes the service adds off Ollama's wire."""
     for i, text in enumerate(texts):
         if generate:
             yield {"model": "m", "response": text, "done": False}
@@ -35,6 +38,10 @@ async def native_stream(
         "prompt_eval_count": 5,
         "eval_count": len(texts),
     }
+    if stop_sequence is not None:
+        final["stop_sequence"] = stop_sequence
+    if prompt_tokens is not None:
+        final["prompt_tokens"] = prompt_tokens
     if generate:
         final["response"] = ""
     else:

@@ -143,6 +143,20 @@ async def test_response_text_and_usage() -> None:
     assert body["usage"] == {"input_tokens": 5, "output_tokens": 2}
 
 
+async def test_a_stop_sequence_hit_is_reported() -> None:
+    stream = native_stream(["1, 2, 3, "], stop_sequence="4", prompt_tokens=40)
+    body = (await compat.messages_response(stream, "m")).wire()
+    assert (body["stop_reason"], body["stop_sequence"]) == ("stop_sequence", "4")
+    assert body["usage"] == {"input_tokens": 40, "output_tokens": 1}  # the whole prompt
+    events = dict(
+        [e async for e in compat.stream_events(native_stream(["x"], stop_sequence="4"), "m")]
+    )
+    assert events["message_delta"]["delta"] == {
+        "stop_reason": "stop_sequence",
+        "stop_sequence": "4",
+    }
+
+
 async def test_response_tool_use() -> None:
     call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
     reply = await compat.messages_response(native_stream([""], tool_calls=[call]), "m")
@@ -250,6 +264,7 @@ def test_errors_in_anthropic_shape(tiny_server: str) -> None:
     body = response.json()
     assert body["type"] == "error" and body["error"]["type"] == "not_found_error"
     assert "not found" in body["error"]["message"]
+    assert body["request_id"].startswith("req_")
     with pytest.raises(anthropic.BadRequestError):
         _client(tiny_server).messages.create(model="tiny", max_tokens=4, messages=[])
 
@@ -265,5 +280,14 @@ def test_sdk_on_starter(starter_ggufs: dict[str, Path], tmp_path: Path) -> None:
             extra_body={"temperature": 0},
             messages=[{"role": "user", "content": "Reply with the single word: yes"}],
         )
+        counted = _client(url).messages.create(
+            model="qwen2.5-coder:0.5b",
+            max_tokens=40,
+            stop_sequences=["4"],
+            extra_body={"temperature": 0},
+            messages=[{"role": "user", "content": "Count from 1 to 10, separated by commas."}],
+        )
     assert "yes" in message.content[0].text.lower()  # type: ignore[union-attr]
     assert message.stop_reason in ("end_turn", "max_tokens")
+    assert (counted.stop_reason, counted.stop_sequence) == ("stop_sequence", "4")
+    assert "3" in counted.content[0].text and "4" not in counted.content[0].text  # type: ignore[union-attr]

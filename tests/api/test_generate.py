@@ -37,9 +37,12 @@ def test_streams_ndjson_ending_in_metrics(url: str) -> None:
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/x-ndjson")
+    wire_keys = {"model", "created_at", "response", "done", "done_reason", "context", *METRICS}
     for chunk in chunks[:-1]:
         assert chunk["model"] == "tiny" and chunk["done"] is False
         assert isinstance(chunk["response"], str) and "created_at" in chunk
+    for chunk in chunks:
+        assert set(chunk) <= wire_keys  # Ollama's fields only
     final = chunks[-1]
     assert final["done"] is True
     assert final["done_reason"] == "length"

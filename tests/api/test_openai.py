@@ -65,6 +65,10 @@ def test_chat_request_sampling_fields() -> None:
             {"type": "object"},
         ),
         ({"type": "text"}, None),
+        ({"type": " JSON_Object "}, "json"),
+        # As Ollama: no schema, or a type it does not know, asks for no format.
+        ({"type": "json_schema", "json_schema": {"name": "x"}}, None),
+        ({"type": "bogus"}, None),
     ],
 )
 def test_response_format_becomes_native_format(
@@ -260,6 +264,22 @@ def test_sdk_chat_completion_has_usage(tiny_server: str) -> None:
     usage = completion.usage
     assert usage is not None and usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_usage_counts_the_whole_prompt_even_when_it_was_cached(tiny_server: str) -> None:
+    """The second request's prompt comes from the cache, but usage is what was sent."""
+    messages = [{"role": "user", "content": "The same question, asked twice over."}]
+    first, second = (
+        _client(tiny_server).chat.completions.create(
+            model="tiny",
+            messages=messages,
+            max_tokens=2,
+            seed=1,  # type: ignore[arg-type]
+        )
+        for _ in range(2)
+    )
+    assert first.usage and second.usage
+    assert second.usage.prompt_tokens == first.usage.prompt_tokens > 5
 
 
 def test_sdk_chat_stream_with_usage(tiny_server: str) -> None:

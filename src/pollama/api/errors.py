@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,7 +33,8 @@ def error_body(path: str, status: int, message: str) -> dict[str, Any]:
     """The JSON body for an error on `path`."""
     if path.startswith("/v1/messages"):
         kind = _ANTHROPIC_TYPES.get(status, "api_error")
-        return {"type": "error", "error": {"type": kind, "message": message}}
+        error = {"type": kind, "message": message}
+        return {"type": "error", "error": error, "request_id": f"req_{secrets.token_hex(12)}"}
     if path.startswith("/v1/"):
         kind = _OPENAI_TYPES.get(status, "api_error")
         return {"error": {"message": message, "type": kind, "param": None, "code": None}}

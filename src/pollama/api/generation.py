@@ -123,8 +123,8 @@ def _check_images(count: int, caps: list[str], model: Any) -> None:
     raise InvalidRequest("images are not supported by pollama yet")
 
 
-def _metrics(chunk: CompletionChunk, start_ns: int, load_ns: int) -> dict[str, int | None]:
-    """The final chunk's metrics; zeros are left out, as Go's omitempty does."""
+def _metrics(chunk: CompletionChunk, start_ns: int, load_ns: int) -> dict[str, Any]:
+    """The final chunk's metrics (and notes); zeros are left out, as Go's omitempty does."""
     return {
         "total_duration": time.monotonic_ns() - start_ns,
         "load_duration": load_ns or None,
@@ -132,6 +132,8 @@ def _metrics(chunk: CompletionChunk, start_ns: int, load_ns: int) -> dict[str, i
         "prompt_eval_duration": chunk.prompt_eval_duration or None,
         "eval_count": chunk.eval_count or None,
         "eval_duration": chunk.eval_duration or None,
+        "prompt_tokens": chunk.prompt_tokens or None,
+        "stop_sequence": chunk.stop_sequence,
     }
 
 
@@ -244,7 +246,10 @@ class GenerationService:
                     if not chunk.done:
                         if content or thinking:
                             yield GenerateResponse(
-                                model=req.model, response=content, thinking=thinking or None
+                                model=req.model,
+                                response=content,
+                                thinking=thinking or None,
+                                prompt_tokens=chunk.prompt_tokens or None,
                             )
                         continue
                     _log_truncation(chunk, spec)
@@ -406,12 +411,13 @@ async def _chat_chunks(
         tool_calls = _tool_calls(calls, n_calls)
         n_calls += len(tool_calls)
         message = assistant(text, tool_calls, thinking)
+        prompt_tokens = chunk.prompt_tokens or None
         if not chunk.done:
             if text or thinking or tool_calls:
-                yield ChatResponse(model=name, message=message)
+                yield ChatResponse(model=name, message=message, prompt_tokens=prompt_tokens)
             continue
         if tool_calls:  # calls go out in their own chunk, before the final one (as Ollama's)
-            yield ChatResponse(model=name, message=message)
+            yield ChatResponse(model=name, message=message, prompt_tokens=prompt_tokens)
             message = assistant()
         _log_truncation(chunk, spec)
         yield ChatResponse(

@@ -92,8 +92,9 @@ class CompletionChunk:
 
     Durations are nanoseconds, as Ollama reports them. `tokens` (final chunk only) is the
     whole sequence, prompt and reply, for generate's `context`. `truncated` counts prompt
-    tokens dropped to fit `num_ctx`, so the API can report it rather than hide it; every
-    chunk carries it, so it is known with the first.
+    tokens dropped to fit `num_ctx`, so the API can report it rather than hide it; it and
+    `prompt_tokens` (the prompt's length, cached or not) come with the first chunk and every
+    one after. `stop_sequence` (final chunk) is the stop string that ended the reply.
     """
 
     text: str = ""
@@ -104,7 +105,9 @@ class CompletionChunk:
     eval_count: int = 0
     eval_duration: int = 0
     tokens: list[int] | None = None
+    prompt_tokens: int = 0
     truncated: int = 0
+    stop_sequence: str | None = None
 
 
 @dataclass

@@ -12,7 +12,14 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pollama.api.compat.native import Reply, collect, text_of, thinking_of, tool_calls_of
+from pollama.api.compat.native import (
+    Reply,
+    collect,
+    prompt_tokens_of,
+    text_of,
+    thinking_of,
+    tool_calls_of,
+)
 from pollama.api.schemas.anthropic import Block, MessageParam, MessagesRequest, MessagesResponse
 from pollama.api.schemas.anthropic import Usage as AnthropicUsage
 from pollama.errors import InvalidRequest
@@ -156,6 +163,8 @@ def stop_reason(reply: Reply) -> str:
     """Anthropic's `stop_reason` for a finished native reply."""
     if reply.tool_calls:
         return "tool_use"
+    if reply.stop_sequence:
+        return "stop_sequence"
     return "max_tokens" if reply.done_reason == "length" else "end_turn"
 
 
@@ -183,6 +192,7 @@ async def messages_response(chunks: AsyncIterator[dict[str, Any]], model: str) -
         model=model,
         content=content,
         stop_reason=stop_reason(reply),  # type: ignore[arg-type]
+        stop_sequence=reply.stop_sequence,
         usage=AnthropicUsage(
             input_tokens=reply.prompt_tokens, output_tokens=reply.completion_tokens
         ),
@@ -252,9 +262,8 @@ async def stream_events(chunks: AsyncIterator[dict[str, Any]], model: str) -> As
     reply, blocks, started = Reply(), _Blocks(), False
     async for native in chunks:
         if not started:
-            start = MessagesResponse(
-                id=message_id(), model=model, content=[], usage=AnthropicUsage()
-            )
+            usage = AnthropicUsage(input_tokens=prompt_tokens_of(native))
+            start = MessagesResponse(id=message_id(), model=model, content=[], usage=usage)
             yield "message_start", {"type": "message_start", "message": start.wire()}
             yield "ping", {"type": "ping"}
             started = True
@@ -264,6 +273,6 @@ async def stream_events(chunks: AsyncIterator[dict[str, Any]], model: str) -> As
     for event in blocks.stop():
         yield event
     usage = {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens}
-    delta = {"stop_reason": stop_reason(reply), "stop_sequence": None}
+    delta = {"stop_reason": stop_reason(reply), "stop_sequence": reply.stop_sequence}
     yield "message_delta", {"type": "message_delta", "delta": delta, "usage": usage}
     yield "message_stop", {"type": "message_stop"}

@@ -118,15 +118,16 @@ def completion_request(req: CompletionRequest) -> dict[str, Any]:
 
 
 def _format(req: ChatCompletionRequest) -> str | dict[str, Any] | None:
-    """`response_format` as native `format`: "json", a JSON schema, or none."""
+    """`response_format` as native `format`: "json", a JSON schema, or none. As Ollama, the
+    type is read case- and space-insensitively, and anything else (or a json_schema without
+    a schema) asks for no format rather than failing."""
     rf = req.response_format
-    if rf is None or rf.type == "text":
-        return None
-    if rf.type == "json_object":
+    kind = (rf.type or "").strip().lower() if rf else ""
+    if kind == "json_object":
         return "json"
-    if rf.type == "json_schema" and rf.json_schema and rf.json_schema.schema_ is not None:
+    if kind == "json_schema" and rf and rf.json_schema and rf.json_schema.schema_ is not None:
         return rf.json_schema.schema_
-    raise InvalidRequest(f"invalid response_format type: {rf.type!r}")
+    return None
 
 
 def _messages(messages: list[Message]) -> list[dict[str, Any]]:

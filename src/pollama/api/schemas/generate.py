@@ -114,6 +114,20 @@ class Metrics(_Reply):
     prompt_eval_duration: int | None = None
     eval_count: int | None = None
     eval_duration: int | None = None
+    # Kept off Ollama's wire (excluded from every dump) for the compatibility layers:
+    # the whole prompt's length (`prompt_eval_count` counts only the tokens evaluated, the
+    # rest came from the cache), and the stop string that ended the reply, if one did.
+    prompt_tokens: int | None = Field(None, exclude=True)
+    stop_sequence: str | None = Field(None, exclude=True)
+
+    def notes(self) -> dict[str, Any]:
+        """The fields kept off the wire that are set."""
+        notes: dict[str, Any] = {}
+        if self.prompt_tokens is not None:
+            notes["prompt_tokens"] = self.prompt_tokens
+        if self.stop_sequence is not None:
+            notes["stop_sequence"] = self.stop_sequence
+        return notes
 
 
 class GenerateRequest(_Request):

@@ -199,8 +199,9 @@ class Engine:
         text = job.out.feed(self.vocab.piece(token))
         if text:
             message: dict[str, Any] = {"id": job.id, "t": text}
-            if job.truncated:  # known from the start, so the API can report it up front
-                message["truncated"] = job.truncated
+            if not job.announced:  # what the API reports before the reply: known from the start
+                message |= {"prompt_tokens": len(job.prompt), "truncated": job.truncated}
+                job.announced = True
             self.outbox.append(message)
         if job.out.stopped:
             self._finish(slot, "stop")
@@ -221,7 +222,9 @@ class Engine:
             "eval_count": job.sampled,
             "eval_duration": now - first,
             "tokens": job.prompt + job.generated,
+            "prompt_tokens": len(job.prompt),
             "truncated": job.truncated,
+            "stop_sequence": job.out.matched,
         }
         self.outbox.append({"id": job.id, "done": done})
         slot.release()

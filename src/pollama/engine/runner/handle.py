@@ -139,6 +139,7 @@ class ProcessRunner:
         queue: asyncio.Queue[dict[str, Any] | Exception] = asyncio.Queue()
         self._streams[job_id] = queue
         finished = False
+        prompt: dict[str, int] = {}  # prompt_tokens and truncated, sent with the first text
         try:
             self._send({"op": "complete", "id": job_id, "request": dataclasses.asdict(request)})
             while True:
@@ -147,7 +148,9 @@ class ProcessRunner:
                     finished = True
                     raise message
                 if "t" in message:
-                    yield CompletionChunk(text=message["t"], truncated=message.get("truncated", 0))
+                    if "prompt_tokens" in message:
+                        prompt = {k: message[k] for k in ("prompt_tokens", "truncated")}
+                    yield CompletionChunk(text=message["t"], **prompt)
                 elif "done" in message:
                     finished = True
                     yield CompletionChunk(done=True, **message["done"])

@@ -30,6 +30,7 @@ class Job:
     generated: list[int] = field(default_factory=list)
     next_token: int | None = None
     prompt_evaluated: int = 0
+    announced: bool = False  # the first text went out, with the prompt's size
     sampled: int = 0
     t_start: int = 0
     t_first: int = 0

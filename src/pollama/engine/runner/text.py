@@ -34,13 +34,17 @@ def _stop_prefix_len(text: str, stops: tuple[str, ...]) -> int:
 class OutputFilter:
     """Accumulates token bytes; `feed` returns the text that is safe to emit now."""
 
-    __slots__ = ("_bytes", "_text", "stopped", "stops")
+    __slots__ = ("_bytes", "_text", "matched", "stops")
 
     def __init__(self, stops: tuple[str, ...] = ()) -> None:
         self._bytes = b""
         self._text = ""
         self.stops = tuple(s for s in stops if s)
-        self.stopped = False
+        self.matched: str | None = None  # the stop string that ended the text
+
+    @property
+    def stopped(self) -> bool:
+        return self.matched is not None
 
     def feed(self, piece: bytes) -> str:
         """Add a token's bytes; sets `stopped` when a stop string appears (it is cut off)."""
@@ -52,11 +56,11 @@ class OutputFilter:
         text = self._text + data[:cut].decode("utf-8", errors="replace")
         if not self.stops:
             return text
-        hits = [i for i in (text.find(s) for s in self.stops) if i >= 0]
+        hits = [(i, s) for s in self.stops if (i := text.find(s)) >= 0]
         if hits:
-            self.stopped = True
+            at, self.matched = min(hits, key=lambda hit: hit[0])
             self._text = ""
-            return text[: min(hits)]
+            return text[:at]
         hold = _stop_prefix_len(text, self.stops)
         self._text = text[len(text) - hold :] if hold else ""
         return text[: len(text) - hold] if hold else text
