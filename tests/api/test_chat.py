@@ -133,3 +133,37 @@ def test_qwen_remembers_the_conversation(qwen_url: str) -> None:
     reply = client.chat(model="qwen2.5-coder:0.5b", messages=messages, options=options)
     assert "zorblat" in reply.message.content.lower()
     assert "." not in reply.message.content
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "The city"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+@pytest.mark.starter
+def test_qwen_calls_a_tool_and_reads_its_result(qwen_url: str) -> None:
+    client = ollama.Client(host=qwen_url)
+    options = {"num_predict": 64, "num_ctx": 2048, "temperature": 0}
+    messages: list[dict] = [_user("What is the weather in Paris?")]
+    reply = client.chat(
+        model="qwen2.5-coder:0.5b", messages=messages, tools=[WEATHER_TOOL], options=options
+    )
+    (called,) = reply.message.tool_calls or []
+    assert called.function.name == "get_weather"
+    assert "paris" in str(called.function.arguments).lower()
+    messages += [
+        reply.message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_name": "get_weather", "content": "Sunny, 24 degrees Celsius"},
+    ]
+    # The 0.5B model would call the tool again if offered it; without, it answers.
+    answer = client.chat(model="qwen2.5-coder:0.5b", messages=messages, options=options)
+    assert "24" in answer.message.content

@@ -15,6 +15,7 @@ from pollama.api.compat import openai as compat
 from pollama.api.schemas.openai import ChatCompletionRequest, CompletionRequest, dump_openai
 from pollama.errors import InvalidRequest
 from tests.api.compat_helpers import create_model, native_stream
+from tests.api.generate_helpers import server_with
 from tests.fixtures.server import live_server
 
 # --- request translation -------------------------------------------------------------------
@@ -396,11 +397,37 @@ def test_sdk_raises_typed_errors(tiny_server: str) -> None:
 
 
 @pytest.mark.starter
-def test_article_snippet_on_starter(starter_ggufs: dict[str, Path], tmp_path: Path) -> None:
-    """The article's call, unchanged but for a short reply, on the real Qwen model."""
-    create_model(tmp_path, "qwen2.5-coder:0.5b", starter_ggufs["qwen2.5-coder:0.5b"])
-    with live_server(tmp_path) as url:
+def test_article_snippet_on_starter(qwen_models: dict[str, str], tmp_path: Path) -> None:
+    """The article's call, unchanged but for a short reply, then tools and JSON mode, on the
+    real Qwen starter."""
+    with server_with(tmp_path, qwen_models) as url:
         client = openai.OpenAI(base_url=url + "/v1/", api_key="ollama")
+        # First, on a fresh cache: the 0.5B model's greedy choice between a bare and a fenced
+        # JSON call is close enough to flip with the numerics of a reused prefix.
+        weather = {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Get the current weather in a city",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+        called = client.chat.completions.create(
+            model="qwen2.5-coder:0.5b",
+            messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+            tools=[weather],  # type: ignore[list-item]
+            max_tokens=64,
+            temperature=0,
+        )
+        choice = called.choices[0]
+        assert choice.finish_reason == "tool_calls", choice.message.content
+        (tool_call,) = choice.message.tool_calls or []
+        assert tool_call.function.name == "get_weather"  # type: ignore[union-attr]
+        assert json.loads(tool_call.function.arguments) == {"city": "Paris"}  # type: ignore[union-attr]
         response = client.chat.completions.create(
             model="qwen2.5-coder:0.5b",
             messages=[{"role": "user", "content": "Reply with the single word: yes"}],

@@ -109,3 +109,27 @@ def test_tool_name_prefix_waits_for_more() -> None:
     assert parser.feed('<tool_call>{"name": "get') == ("", [])
     _, calls = parser.feed('_weather", "arguments": {"a": 1}}')
     assert calls == [call("get_weather", a=1)]
+
+
+UNTAGGED = '{"name": "get_weather", "arguments": {"location": "Paris"}}'
+
+
+@pytest.mark.parametrize(
+    ("text", "tools", "content", "calls"),
+    [
+        # A model that forgot its `<tool_call>` tag but answered with the call itself.
+        (UNTAGGED, [WEATHER], "", [call("get_weather", location="Paris")]),
+        ("\n" + UNTAGGED, [WEATHER], "\n", [call("get_weather", location="Paris")]),
+        # JSON that names no known tool is content, and so is any reply without tools.
+        ('{"answer": 42}', [WEATHER], '{"answer": 42}', []),
+        (UNTAGGED, None, UNTAGGED, []),
+        # Text first: the reply is content, as with the tag missing in Ollama.
+        ("Sure: " + UNTAGGED, [WEATHER], "Sure: " + UNTAGGED, []),
+    ],
+)
+def test_a_bare_json_call_without_the_tag_is_still_a_call(
+    text: str, tools: list[dict[str, Any]] | None, content: str, calls: list[dict[str, Any]]
+) -> None:
+    for cut in range(len(text) + 1):
+        parser = ToolCallParser("<tool_call>", tools)
+        assert run(parser, [text[:cut], text[cut:]]) == (content, calls), cut

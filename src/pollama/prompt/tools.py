@@ -98,6 +98,11 @@ class ToolCallParser:
 
     With `tools`, a call is recognised by a known tool name followed by its arguments, as
     Ollama does; without, by a JSON object carrying `name` and `arguments` (or `parameters`).
+
+    Small models often forget their template's tag (qwen2.5-coder:0.5b answers a bare
+    `{"name": ..., "arguments": ...}` where `<tool_call>` should come first). Unlike Ollama,
+    a reply that opens with `{` is then read as if the tag were `{`: it is a call if it names
+    a known tool, and content otherwise.
     """
 
     def __init__(self, tmpl: PromptTemplate | str, tools: list[dict[str, Any]] | None = None):
@@ -107,6 +112,8 @@ class ToolCallParser:
         self.buffer = ""
         self.state = "looking"  # -> "calling" after the tag, "done" once it is plain text
         self.calls = 0
+        # Until the reply's first visible character: whether a bare `{` may stand for the tag.
+        self.untagged_json_possible = bool(self.names) and self.tag not in ("{", "[")
 
     def feed(self, text: str) -> tuple[str, list[ToolCall]]:
         """Content safe to show now, and the calls completed by `text`."""
@@ -114,6 +121,12 @@ class ToolCallParser:
             return text, []
         self.buffer += text
         content = ""
+        if self.untagged_json_possible:
+            if not self.buffer.strip():
+                return "", []
+            self.untagged_json_possible = False
+            if self.buffer.lstrip().startswith("{"):
+                self.tag = "{"
         if self.state == "looking":
             index = self.buffer.find(self.tag)
             cut = index if index >= 0 else len(self.buffer) - _held_suffix(self.buffer, self.tag)
