@@ -158,6 +158,8 @@ def test_truncate_false_refuses_a_prompt_longer_than_num_ctx(url: str) -> None:
         ),
         ({"model": "tiny", "prompt": "x", "images": ["aGk="]}, 400, "does not support vision"),
         ({"model": "tiny", "prompt": "x", "format": "yaml"}, 400, "invalid format"),
+        ({"model": "tiny", "prompt": "x", "format": 123}, 400, 'invalid format: "123"'),
+        ({"model": "tiny", "prompt": "x", "keep_alive": True}, 400, "Unsupported type: 'bool'"),
         ({"model": "tiny", "prompt": "x", "suffix": "y"}, 400, "does not support insert"),
         ({"model": "tiny", "prompt": "x", "think": True}, 400, '"tiny" does not support thinking'),
         ({"model": "tiny", "prompt": "x", "think": "loud"}, 400, "invalid think value"),

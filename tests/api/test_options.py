@@ -104,7 +104,7 @@ def test_server_settings_are_not_request_options() -> None:
     [
         ({"num_ctx": "big"}, 'option "num_ctx" must be of type integer'),
         ({"num_ctx": True}, 'option "num_ctx" must be of type integer'),
-        ({"temperature": "hot"}, 'option "temperature" must be of type float'),
+        ({"temperature": "hot"}, 'option "temperature" must be of type float32'),
         ({"use_mmap": 1}, 'option "use_mmap" must be of type boolean'),
         ({"stop": "x"}, 'option "stop" must be of type array'),
         ({"stop": ["x", 1]}, 'option "stop" must be of an array of strings'),
@@ -127,3 +127,9 @@ def test_named_conversions_take_merged_values() -> None:
     assert to_sampling_options(values).stop == ("a", "b")
     assert to_sampling_options(values).top_p == 0.5
     assert isinstance(runner_options(None, None), RunnerOptions)
+
+
+@pytest.mark.parametrize(("asked", "loaded"), [(-5, 4), (0, 4), (1, 4), (64, 64)])
+def test_num_ctx_below_four_is_raised_to_four(asked: int, loaded: int) -> None:
+    runner, _ = from_map(None, {"num_ctx": asked})
+    assert runner.num_ctx == loaded

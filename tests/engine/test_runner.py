@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 import signal
@@ -96,6 +97,16 @@ async def test_stop_string_split_across_tokens_never_leaks(runner: ProcessRunner
     assert stop not in stopped
 
 
+async def test_a_stop_string_is_no_part_of_the_context(runner: ProcessRunner) -> None:
+    text, _ = await _collect(runner, _request(temperature=0.0, num_predict=32))
+    stop = text[5:8]
+    stopped, final = await _collect(runner, _request(temperature=0.0, num_predict=32, stop=(stop,)))
+    assert final.stop_sequence == stop
+    prompt = await runner.tokenize(PROMPT, add_special=True)
+    assert final.tokens is not None and final.tokens[: len(prompt)] == prompt
+    assert await runner.detokenize(final.tokens[len(prompt) :]) == stopped
+
+
 async def test_num_predict_gives_length(runner: ProcessRunner) -> None:
     _, final = await _collect(runner, _request(num_predict=3))
     assert final.done_reason == "length"
@@ -173,6 +184,27 @@ async def test_generation_past_context_shifts(tiny_gguf: Path) -> None:
     try:
         _, final = await _collect(r, _request(num_predict=150))
         assert final.eval_count == 150 and final.done_reason == "length"
+    finally:
+        await r.close()
+
+
+async def test_a_smaller_num_ctx_is_kept_by_a_larger_runner(runner: ProcessRunner) -> None:
+    """The runner has 256 tokens a slot; a request for 64 is truncated and shifted at 64."""
+    long_prompt = "x" * 200
+    small = CompletionRequest(prompt=long_prompt, num_ctx=64, sampling=SamplingOptions(num_keep=4))
+    _, final = await _collect(runner, small)
+    n_prompt = len(await runner.tokenize(long_prompt, add_special=True))
+    assert final.truncated == n_prompt - 64
+    with pytest.raises(InvalidRequest, match=r"exceeds the context length \(64 tokens\)"):
+        await _collect(runner, dataclasses.replace(small, truncate=False))
+
+
+async def test_shift_false_ends_a_full_context_with_length(tiny_gguf: Path) -> None:
+    r = await spawn_runner(_spec(tiny_gguf, num_ctx=64, num_parallel=1))
+    try:
+        request = dataclasses.replace(_request(num_predict=150), shift=False)
+        _, final = await _collect(r, request)
+        assert final.done_reason == "length" and final.eval_count < 64
     finally:
         await r.close()
 

@@ -237,6 +237,8 @@ class GenerationService:
                 context=tuple(req.context or ()),
                 grammar=grammar,
                 truncate=req.truncate is not False,
+                shift=req.shift is not False,
+                num_ctx=spec.options.num_ctx,
             )
             output = _Output(None if req.raw else _thinking_parser(tmpl, text, think), None)
             async with aclosing(runner.completion(request)) as chunks:
@@ -318,6 +320,8 @@ class GenerationService:
                 sampling=sampling,
                 grammar=grammar,
                 truncate=req.truncate is not False,
+                shift=req.shift is not False,
+                num_ctx=spec.options.num_ctx,
             )
             output = _Output(
                 _thinking_parser(tmpl, rendered.text, think),

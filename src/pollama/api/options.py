@@ -34,6 +34,9 @@ STALE_OPTIONS = frozenset(
     {"low_vram", "f16_kv", "vocab_only", "logits_all", "embedding_only", "tfs_z"}
 )
 
+# The smallest context Ollama loads with.
+MIN_NUM_CTX = 4
+
 # RunnerOptions fields that are server settings, not request options.
 _NOT_OPTIONS = frozenset({"num_parallel", "embedding"})
 
@@ -48,7 +51,7 @@ _KINDS: dict[str, str] = {
     **{
         name: "array"
         if name == "stop"
-        else {bool: "boolean", int: "integer", float: "float"}[type(getattr(cls(), name))]
+        else {bool: "boolean", int: "integer", float: "float32"}[type(getattr(cls(), name))]
         for cls, keys in ((RunnerOptions, _RUNNER_KEYS), (SamplingOptions, _SAMPLING_KEYS))
         for name in keys
         if name != "use_mmap"
@@ -72,7 +75,7 @@ def _coerce(key: str, value: Any) -> Any:
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "integer" and is_number:
         return int(value)
-    if kind == "float" and is_number:
+    if kind == "float32" and is_number:
         return float(value)
     if kind == "boolean" and isinstance(value, bool):
         return value
@@ -107,8 +110,12 @@ def merge(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def to_runner_options(values: Mapping[str, Any]) -> RunnerOptions:
-    """The load-time part of merged `values`; the scheduler reloads when it changes."""
+    """The load-time part of merged `values`; the scheduler reloads when it changes.
+
+    `num_ctx` below 4 is raised to 4, as Ollama's server does, rather than failing the load.
+    """
     picked = {k: values[k] for k in _RUNNER_KEYS if k in values}
+    picked["num_ctx"] = max(MIN_NUM_CTX, int(picked.get("num_ctx", MIN_NUM_CTX)))
     return RunnerOptions(**picked, num_parallel=config.num_parallel())
 
 

@@ -48,7 +48,13 @@ def _reports_errors(command: Callable[P, None]) -> Callable[P, None]:
 @_reports_errors
 def list_models(prefix: str | None) -> None:
     """List models"""
-    reply = Client().request("GET", "/api/tags")
+    for line in model_table(Client(), prefix):
+        click.echo(line)
+
+
+def model_table(client: Client, prefix: str | None = None) -> Iterator[str]:
+    """The lines of `ollama list`: NAME, ID, SIZE, MODIFIED (also the REPL's `/list`)."""
+    reply = client.request("GET", "/api/tags")
     rows = [
         [
             m["name"],
@@ -59,8 +65,7 @@ def list_models(prefix: str | None) -> None:
         for m in reply.get("models", [])
         if not prefix or m["name"].lower().startswith(prefix.lower())
     ]
-    for line in table(rows, header=["NAME", "ID", "SIZE", "MODIFIED"]):
-        click.echo(line)
+    yield from table(rows, header=["NAME", "ID", "SIZE", "MODIFIED"])
 
 
 @click.command("show")
@@ -97,7 +102,7 @@ def show(
         raise ClientError(_ONE_OF)
     reply = Client().request("POST", "/api/show", {"model": model, "verbose": verbose})
     if not chosen:
-        for line in _show_info(reply):
+        for line in show_info(reply):
             click.echo(line)
         return
     # Ollama prints system and template as they are, the others with a final newline.
@@ -105,7 +110,7 @@ def show(
     click.echo(value, nl=chosen[0] not in {"system", "template"})
 
 
-def _show_info(reply: dict[str, Any]) -> Iterator[str]:
+def show_info(reply: dict[str, Any]) -> Iterator[str]:
     """The sections of `ollama show`: Model, Capabilities, Parameters, System, License."""
     details = reply.get("details") or {}
     info = reply.get("model_info") or {}

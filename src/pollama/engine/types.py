@@ -75,7 +75,12 @@ class LoadSpec:
 @dataclass(frozen=True)
 class CompletionRequest:
     """One generation. `prompt` is rendered text (special tokens are parsed); `context` holds
-    tokens from an earlier `/api/generate` reply that go before it."""
+    tokens from an earlier `/api/generate` reply that go before it.
+
+    `num_ctx` is the context the request asked for (0: the runner's). A runner loaded with a
+    larger one serves it without a reload, but truncates and shifts at the request's size.
+    `shift: False` ends a reply that fills its context instead of shifting it.
+    """
 
     prompt: str
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
@@ -83,6 +88,8 @@ class CompletionRequest:
     grammar: str | None = None
     add_bos: bool = True
     truncate: bool = True
+    shift: bool = True
+    num_ctx: int = 0
     logprobs: bool = False
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-KeepAlive = float | int | str | None
+from pollama.api.schemas.generate import KeepAlive
 
 
 class EmbedRequest(BaseModel):

@@ -16,10 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 log = logging.getLogger(__name__)
 
-# `format`: "json", a JSON Schema object, or ""/null for none.
-Format = str | dict[str, Any] | None
-# `keep_alive`: seconds as a number, or a Go duration string ("5m", "-1m", "0").
-KeepAlive = float | int | str | None
+# `format`: "json", a JSON Schema object, or ""/null for none. Any JSON value is taken here
+# and checked by `generation.grammar_for`, so a bad one gets Ollama's message.
+Format = Any
+# `keep_alive`: seconds as a number, or a Go duration string ("5m", "-1m", "0"). Any JSON
+# value is taken here and checked by `durations.parse_keep_alive` (pydantic would turn
+# `true` into 1 second).
+KeepAlive = Any
 # `think`: a bool, or a level "low" / "medium" / "high" / "max".
 Think = bool | str | None
 

@@ -64,7 +64,7 @@ class Engine:
         )
         if not tokens:
             tokens = [self.vocab.bos]
-        num_ctx = self.opts.num_ctx
+        num_ctx = min(req.num_ctx or self.opts.num_ctx, self.opts.num_ctx)
         keep = len(tokens) if req.sampling.num_keep < 0 else req.sampling.num_keep
         if req.add_bos and tokens[0] == self.vocab.bos and req.sampling.num_keep >= 0:
             keep += 1
@@ -75,7 +75,7 @@ class Engine:
         predict = req.sampling.num_predict
         limit = predict if predict >= 0 else PREDICT_CAP * num_ctx
         sampler = build_sampler(self.vocab.vocab, req.sampling, req.grammar, num_ctx)
-        job = Job(job_id, req, tokens, keep, limit, truncated, sampler)
+        job = Job(job_id, req, tokens, keep, limit, truncated, num_ctx, sampler)
         job.out = OutputFilter(req.sampling.stop)
         self.waiting.append(job)
 
@@ -170,12 +170,12 @@ class Engine:
     def _make_room(self, slot: Slot) -> bool:
         """Shift the slot's context when it is full, as Ollama does; False ends the job."""
         job = slot.job
-        num_ctx = self.opts.num_ctx
+        num_ctx = job.num_ctx
         if len(slot.cache) < num_ctx:
             return True
         keep = job.num_keep
         discard = (num_ctx - keep) // 2
-        if not self.can_shift or discard <= 0:
+        if not self.can_shift or not job.request.shift or discard <= 0:
             self._finish(slot, "length")
             return False
         log.debug("context limit hit - shifting: keep %d, discard %d", keep, discard)
@@ -198,6 +198,7 @@ class Engine:
         job.generated.append(token)
         text = job.out.feed(self.vocab.piece(token))
         if text:
+            job.sent_bytes += len(text.encode())
             message: dict[str, Any] = {"id": job.id, "t": text}
             if not job.announced:  # what the API reports before the reply: known from the start
                 message |= {"prompt_tokens": len(job.prompt), "truncated": job.truncated}
@@ -221,13 +222,24 @@ class Engine:
             "prompt_eval_duration": first - job.t_start,
             "eval_count": job.sampled,
             "eval_duration": now - first,
-            "tokens": job.prompt + job.generated,
+            "tokens": job.prompt + (self._sent_tokens(job) if job.out.stopped else job.generated),
             "prompt_tokens": len(job.prompt),
             "truncated": job.truncated,
             "stop_sequence": job.out.matched,
         }
         self.outbox.append({"id": job.id, "done": done})
         slot.release()
+
+    def _sent_tokens(self, job: Job) -> list[int]:
+        """The generated tokens whose text was sent: a stop string, and what came with it, is
+        no more part of `context` than of the reply (a token it begins in is left out)."""
+        budget, kept = job.sent_bytes, []
+        for token in job.generated:
+            budget -= len(self.vocab.piece(token))
+            if budget < 0:
+                break
+            kept.append(token)
+        return kept
 
     def _fail_batch(self, status: int) -> None:
         """A failed decode leaves the KV state of its sequences unknown: drop them."""

@@ -25,12 +25,14 @@ class Job:
     num_keep: int
     limit: int
     truncated: int = 0
+    num_ctx: int = 0  # the request's context, at most the runner's
     sampler: SamplerChain | None = None
     out: OutputFilter = field(default_factory=OutputFilter)
     generated: list[int] = field(default_factory=list)
     next_token: int | None = None
     prompt_evaluated: int = 0
     announced: bool = False  # the first text went out, with the prompt's size
+    sent_bytes: int = 0  # of reply text sent: what `context` keeps when a stop string ends it
     sampled: int = 0
     t_start: int = 0
     t_first: int = 0
