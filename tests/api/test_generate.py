@@ -241,11 +241,6 @@ def test_qwen_format_json_is_parseable(qwen_url: str) -> None:
 
 
 @pytest.mark.starter
-@pytest.mark.xfail(
-    reason="the runner reuses the cached prompt prefix, and logits of a cached prefix differ "
-    "slightly from a cold prefill, so sampling at temperature 1 can diverge",
-    strict=False,
-)
 def test_qwen_seed_and_temperature_are_deterministic(qwen_url: str) -> None:
     body = {
         "model": "qwen2.5-coder:0.5b",
@@ -256,6 +251,10 @@ def test_qwen_seed_and_temperature_are_deterministic(qwen_url: str) -> None:
     first = post(qwen_url, "/api/generate", body).json()["response"]
     _, chunks = ndjson(qwen_url, "/api/generate", {**body, "stream": True})
     assert "".join(c["response"] for c in chunks) == first
+    again = post(qwen_url, "/api/generate", body).json()["response"]
+    assert again == first
+    other = post(qwen_url, "/api/generate", {**body, "options": {**body["options"], "seed": 99}})
+    assert other.json()["response"] != first
 
 
 # --- format → grammar ----------------------------------------------------------------------

@@ -123,13 +123,16 @@ async def test_concurrent_completions_share_decode_batches(runner: ProcessRunner
 
 async def test_prompt_cache_evaluates_only_new_tokens(runner: ProcessRunner) -> None:
     history = PROMPT * 4
-    _, first = await _collect(runner, _request(history))
-    _, second = await _collect(runner, _request(history + " and runs away"))
+    _, first = await _collect(runner, _request(history, seed=-1))
+    _, second = await _collect(runner, _request(history + " and runs away", seed=-1))
     total = len(await runner.tokenize(history + " and runs away", add_special=True))
     assert first.prompt_eval_count == len(await runner.tokenize(history, add_special=True))
     assert second.prompt_eval_count < total - 100
-    _, repeat = await _collect(runner, _request(history + " and runs away"))
+    _, repeat = await _collect(runner, _request(history + " and runs away", seed=-1))
     assert repeat.prompt_eval_count == 1
+    # A seeded request evaluates its whole prompt, so its text never depends on the cache.
+    _, seeded = await _collect(runner, _request(history + " and runs away", seed=3))
+    assert seeded.prompt_eval_count == total
 
 
 async def test_context_tokens_continue_a_generation(runner: ProcessRunner) -> None:

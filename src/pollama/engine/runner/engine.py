@@ -103,6 +103,10 @@ class Engine:
     def _start(self, slot: Slot, job: Job, n_past: int) -> None:
         # llama.cpp needs at least one token evaluated to produce logits.
         n_past = min(n_past, len(job.prompt) - 1)
+        if job.request.sampling.seed >= 0:
+            # A seed asks for the same text every time, and a prompt evaluated in other
+            # batch shapes (part cached, part new) gives logits that differ in the last bits.
+            n_past = 0
         if not C.llama_memory_seq_rm(self.mem, slot.seq_id, n_past, -1):
             C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
             n_past = 0
