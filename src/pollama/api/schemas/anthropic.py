@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from pollama.api.schemas.base import RequestModel
 
 Block = dict[str, Any]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class MessageParam(_Request):
+class MessageParam(RequestModel):
     role: str
     content: str | list[Block]
 
 
-class Tool(_Request):
+class Tool(RequestModel):
     """A client tool; `type` is absent or "custom" for those, a server tool's name otherwise."""
 
     type: str | None = None
@@ -31,12 +29,12 @@ class Tool(_Request):
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
 
 
-class ThinkingConfig(_Request):
+class ThinkingConfig(RequestModel):
     type: str = "disabled"
     budget_tokens: int | None = None
 
 
-class MessagesRequest(_Request):
+class MessagesRequest(RequestModel):
     """`POST /v1/messages`."""
 
     model: str = ""

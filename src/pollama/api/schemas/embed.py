@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from pollama.api.schemas.base import RequestModel
 from pollama.api.schemas.generate import KeepAlive
 
 
-class EmbedRequest(BaseModel):
+class EmbedRequest(RequestModel):
     """`POST /api/embed` (Ollama's `EmbedRequest`)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     # Model is the model name.
     model: str = ""
@@ -48,10 +47,8 @@ class EmbedResponse(BaseModel):
     prompt_eval_count: int | None = None
 
 
-class EmbeddingsRequest(BaseModel):
+class EmbeddingsRequest(RequestModel):
     """`POST /api/embeddings`, the legacy single-prompt form (Ollama's `EmbeddingRequest`)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     model: str = ""
     prompt: str = ""

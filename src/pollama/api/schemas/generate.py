@@ -8,13 +8,11 @@ imports nothing from `engine/` or `store/`.
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-log = logging.getLogger(__name__)
+from pollama.api.schemas.base import ReplyModel, RequestModel, now
 
 # `format`: "json", a JSON Schema object, or ""/null for none. Any JSON value is taken here
 # and checked by `generation.grammar_for`, so a bad one gets Ollama's message.
@@ -27,32 +25,7 @@ KeepAlive = Any
 Think = bool | str | None
 
 
-def now() -> str:
-    """The current UTC time as Go writes `time.Time` (RFC 3339 with a `Z`)."""
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-class _Request(BaseModel):
-    """A request body: unknown fields are ignored, with a debug line naming them."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _note_unknown(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values()}
-            unknown = sorted(k for k in data if k not in known)
-            if unknown:
-                log.debug("%s: fields present but ignored: %s", cls.__name__, unknown)
-        return data
-
-
-class _Reply(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class ToolCallFunction(_Request):
+class ToolCallFunction(RequestModel):
     """A function call: `arguments` is a JSON object (key order kept), not a string."""
 
     index: int = 0
@@ -60,14 +33,14 @@ class ToolCallFunction(_Request):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
-class ToolCall(_Request):
+class ToolCall(RequestModel):
     """A tool call the model made; `id` is `call_` plus 8 `[a-z0-9]`."""
 
     id: str | None = None
     function: ToolCallFunction
 
 
-class ToolFunction(_Request):
+class ToolFunction(RequestModel):
     """A callable function: name, description and a JSON Schema of its parameters."""
 
     name: str
@@ -75,7 +48,7 @@ class ToolFunction(_Request):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
-class Tool(_Request):
+class Tool(RequestModel):
     """A tool the model may call (only `function` tools exist)."""
 
     type: str = "function"
@@ -83,7 +56,7 @@ class Tool(_Request):
     function: ToolFunction
 
 
-class Message(_Request):
+class Message(RequestModel):
     """A chat message. `role` is lower-cased on decode; `content` is always written."""
 
     role: str
@@ -108,7 +81,7 @@ class Message(_Request):
         return "" if content is None else content
 
 
-class Metrics(_Reply):
+class Metrics(ReplyModel):
     """Timings and counts of the final chunk, durations in nanoseconds."""
 
     total_duration: int | None = None
@@ -133,7 +106,7 @@ class Metrics(_Reply):
         return notes
 
 
-class GenerateRequest(_Request):
+class GenerateRequest(RequestModel):
     """`POST /api/generate`."""
 
     # The model name.
@@ -162,7 +135,7 @@ class GenerateRequest(_Request):
     top_logprobs: int | None = None
 
 
-class _GenerateChunk(_Reply):
+class _GenerateChunk(ReplyModel):
     model: str
     created_at: str = Field(default_factory=now)
     response: str = ""
@@ -179,7 +152,7 @@ class GenerateResponse(Metrics, _GenerateChunk):
     """One chunk of a `/api/generate` reply; `response` is always written, metrics last."""
 
 
-class ChatRequest(_Request):
+class ChatRequest(RequestModel):
     """`POST /api/chat`."""
 
     model: str = ""
@@ -198,7 +171,7 @@ class ChatRequest(_Request):
     top_logprobs: int | None = None
 
 
-class _ChatChunk(_Reply):
+class _ChatChunk(ReplyModel):
     model: str
     created_at: str = Field(default_factory=now)
     message: Message

@@ -9,62 +9,15 @@ Ollamas. This module imports nothing from `engine/` or `store/`.
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import Field
 
+from pollama.api.schemas.base import GoTime, ReplyModel, RequestModel
 from pollama.api.schemas.generate import Message
 
-log = logging.getLogger(__name__)
 
-_logged_unknown: set[tuple[str, str]] = set()
-
-
-def go_time(value: datetime) -> str:
-    """`value` as Go marshals a `time.Time`: RFC 3339, fraction without trailing zeros, `Z` for UTC.
-
-    A naive datetime is taken as local time, as Ollama writes `modified_at` in local time.
-    """
-    if value.tzinfo is None:
-        value = value.astimezone()
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f"{value.microsecond:06d}".rstrip("0")
-    if fraction:
-        text += "." + fraction
-    offset = value.strftime("%z")
-    if not offset or offset == "+0000":
-        return text + "Z"
-    return f"{text}{offset[:3]}:{offset[3:5]}"
-
-
-# A timestamp written the way Go writes one.
-GoTime = Annotated[datetime, PlainSerializer(go_time, return_type=str)]
-
-
-class _Request(BaseModel):
-    """A request body: unknown fields are ignored, and each unknown name is logged once."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _note_unknown(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values()}
-            for key in sorted(k for k in data if k not in known):
-                if (cls.__name__, key) not in _logged_unknown:
-                    _logged_unknown.add((cls.__name__, key))
-                    log.info("%s: field %r present but ignored", cls.__name__, key)
-        return data
-
-
-class _Reply(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class CreateRequest(_Request):
+class CreateRequest(RequestModel):
     """The request passed to `Client.Create`.
 
     Two forms: the current one names a base (`from`: a model, or `files`: filename -> blob
@@ -113,7 +66,7 @@ class CreateRequest(_Request):
         return self.quantize or self.quantization or None
 
 
-class ProgressResponse(_Reply):
+class ProgressResponse(ReplyModel):
     """A progress line of create, pull or push."""
 
     status: str
@@ -122,7 +75,7 @@ class ProgressResponse(_Reply):
     completed: int | None = None
 
 
-class ShowRequest(_Request):
+class ShowRequest(RequestModel):
     """The request passed to `Client.Show`."""
 
     model: str = ""
@@ -142,7 +95,7 @@ class ShowRequest(_Request):
         return self.model or self.name
 
 
-class ModelDetails(_Reply):
+class ModelDetails(ReplyModel):
     """Details about a model: its format, family, size and quantization."""
 
     parent_model: str = ""
@@ -153,7 +106,7 @@ class ModelDetails(_Reply):
     quantization_level: str = ""
 
 
-class Tensor(_Reply):
+class Tensor(ReplyModel):
     """One tensor of the GGUF (`show` with `verbose`)."""
 
     name: str
@@ -161,7 +114,7 @@ class Tensor(_Reply):
     shape: list[int]
 
 
-class ShowResponse(_Reply):
+class ShowResponse(ReplyModel):
     """The response returned from `Client.Show`."""
 
     license: str | None = None
@@ -179,7 +132,7 @@ class ShowResponse(_Reply):
     modified_at: GoTime | None = None
 
 
-class ListModelResponse(_Reply):
+class ListModelResponse(ReplyModel):
     """A single model description in `ListResponse`."""
 
     name: str
@@ -191,20 +144,20 @@ class ListModelResponse(_Reply):
     capabilities: list[str] | None = None
 
 
-class ListResponse(_Reply):
+class ListResponse(ReplyModel):
     """The response from `Client.List`: newest first."""
 
     models: list[ListModelResponse] = Field(default_factory=list)
 
 
-class CopyRequest(_Request):
+class CopyRequest(RequestModel):
     """The request passed to `Client.Copy`."""
 
     source: str = ""
     destination: str = ""
 
 
-class DeleteRequest(_Request):
+class DeleteRequest(RequestModel):
     """The request passed to `Client.Delete`."""
 
     model: str = ""
@@ -216,7 +169,7 @@ class DeleteRequest(_Request):
         return self.model or self.name
 
 
-class VersionResponse(_Reply):
+class VersionResponse(ReplyModel):
     """`GET /api/version`."""
 
     version: str

@@ -9,32 +9,30 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from pollama.api.schemas.base import RequestModel
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class StreamOptions(_Request):
+class StreamOptions(RequestModel):
     include_usage: bool = False
 
 
-class FunctionCall(_Request):
+class FunctionCall(RequestModel):
     """An assistant's call as OpenAI spells it: `arguments` is a JSON *string*."""
 
     name: str = ""
     arguments: str = "{}"
 
 
-class ToolCall(_Request):
+class ToolCall(RequestModel):
     id: str = ""
     type: Literal["function"] = "function"
     index: int | None = None
     function: FunctionCall
 
 
-class Message(_Request):
+class Message(RequestModel):
     """A chat message; `content` is a string, a list of parts, or null beside `tool_calls`."""
 
     role: str
@@ -46,21 +44,21 @@ class Message(_Request):
     reasoning: str | None = None
 
 
-class JsonSchema(_Request):
+class JsonSchema(RequestModel):
     name: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
 
 
-class ResponseFormat(_Request):
+class ResponseFormat(RequestModel):
     type: str
     json_schema: JsonSchema | None = None
 
 
-class Reasoning(_Request):
+class Reasoning(RequestModel):
     effort: str | None = None
 
 
-class ChatCompletionRequest(_Request):
+class ChatCompletionRequest(RequestModel):
     """`POST /v1/chat/completions`."""
 
     model: str = ""
@@ -83,7 +81,7 @@ class ChatCompletionRequest(_Request):
     reasoning_effort: str | None = None
 
 
-class CompletionRequest(_Request):
+class CompletionRequest(RequestModel):
     """`POST /v1/completions` (legacy text completion)."""
 
     model: str = ""
@@ -101,7 +99,7 @@ class CompletionRequest(_Request):
     n: int | None = None
 
 
-class EmbeddingRequest(_Request):
+class EmbeddingRequest(RequestModel):
     """`POST /v1/embeddings`."""
 
     model: str = ""

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from pollama.api.schemas.models import GoTime, ModelDetails
+from pollama.api.schemas.base import GoTime, ReplyModel
+from pollama.api.schemas.models import ModelDetails
 
 
-class ProcessModelResponse(BaseModel):
+class ProcessModelResponse(ReplyModel):
     """One loaded model. `size_vram` is 0 on a CPU; `context_length` is per slot."""
-
-    model_config = ConfigDict(populate_by_name=True)
 
     name: str
     model: str
