@@ -16,6 +16,21 @@ from tests.fixtures.server import live_server
 TINY_OPTIONS: dict[str, Any] = {"num_predict": 8, "seed": 42, "num_ctx": 256}
 
 
+# A tool the starter model is asked to call (in the native and the OpenAI tests).
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "The city"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
 def create(root: Path, name: str, modelfile: str) -> None:
     """Create `name` in the store at `root` from a Modelfile text."""
     from pollama.create import create_from_modelfile

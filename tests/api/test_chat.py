@@ -8,7 +8,7 @@ from pathlib import Path
 import ollama
 import pytest
 
-from tests.api.generate_helpers import TINY_OPTIONS, ndjson, post, server_with
+from tests.api.generate_helpers import TINY_OPTIONS, WEATHER_TOOL, ndjson, post, server_with
 
 
 @pytest.fixture(scope="module")
@@ -133,20 +133,6 @@ def test_qwen_remembers_the_conversation(qwen_url: str) -> None:
     reply = client.chat(model="qwen2.5-coder:0.5b", messages=messages, options=options)
     assert "zorblat" in reply.message.content.lower()
     assert "." not in reply.message.content
-
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather in a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "The city"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 @pytest.mark.starter

@@ -15,7 +15,7 @@ from pollama.api.compat import openai as compat
 from pollama.api.schemas.openai import ChatCompletionRequest, CompletionRequest, dump_openai
 from pollama.errors import InvalidRequest
 from tests.api.compat_helpers import create_model, native_stream
-from tests.api.generate_helpers import server_with
+from tests.api.generate_helpers import WEATHER_TOOL, server_with
 from tests.fixtures.server import live_server
 
 # --- request translation -------------------------------------------------------------------
@@ -404,22 +404,10 @@ def test_article_snippet_on_starter(qwen_models: dict[str, str], tmp_path: Path)
         client = openai.OpenAI(base_url=url + "/v1/", api_key="ollama")
         # First, on a fresh cache: the 0.5B model's greedy choice between a bare and a fenced
         # JSON call is close enough to flip with the numerics of a reused prefix.
-        weather = {
-            "type": "function",
-            "function": {
-                "name": "get_weather",
-                "description": "Get the current weather in a city",
-                "parameters": {
-                    "type": "object",
-                    "properties": {"city": {"type": "string"}},
-                    "required": ["city"],
-                },
-            },
-        }
         called = client.chat.completions.create(
             model="qwen2.5-coder:0.5b",
             messages=[{"role": "user", "content": "What is the weather in Paris?"}],
-            tools=[weather],  # type: ignore[list-item]
+            tools=[WEATHER_TOOL],  # type: ignore[list-item]
             max_tokens=64,
             temperature=0,
         )
