@@ -34,8 +34,9 @@ format:
 	$(BIN)/ruff format src tests bench examples scripts
 	$(BIN)/ruff check --fix src tests bench examples scripts
 
-bench: starters
+bench: starters  ## ratios against bare llama-cpp-python on the qwen starter, in one run each
 	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/serving.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
