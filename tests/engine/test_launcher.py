@@ -7,7 +7,9 @@ import os
 import signal
 from pathlib import Path
 
-from pollama.engine.runner import RunnerLauncher
+from pollama.engine.runner import RunnerLauncher, protocol
+from pollama.engine.runner.handle import read_frame
+from pollama.engine.runner.launch import start_process
 from pollama.engine.types import LoadSpec, RunnerOptions
 
 
@@ -83,3 +85,12 @@ async def test_a_spare_that_died_is_replaced_by_a_new_process(tiny_gguf: Path) -
     finally:
         await runner.close()
         await launcher.aclose()
+
+
+async def test_a_runner_from_other_code_than_the_servers_refuses_to_load(tiny_gguf: Path) -> None:
+    started = await start_process()
+    load = {"op": "load", "spec": protocol.spec_to_dict(_spec(tiny_gguf)), "wire": "older"}
+    started.writer.write(protocol.encode(load))
+    frame = await read_frame(started.reader)
+    assert frame == [{"op": "load_error", "message": protocol.STALE_SERVER}]
+    assert await started.process.wait() == 0

@@ -75,7 +75,8 @@ async def spawn_runner(spec: LoadSpec, started: StartedProcess | None = None) ->
     than `OLLAMA_LOAD_TIMEOUT`; `RunnerCrashed` when the process exits without a word.
     """
     proc = started or await start_process()
-    proc.writer.write(protocol.encode({"op": "load", "spec": protocol.spec_to_dict(spec)}))
+    load = {"op": "load", "spec": protocol.spec_to_dict(spec), "wire": protocol.WIRE}
+    proc.writer.write(protocol.encode(load))
     try:
         frame = await asyncio.wait_for(read_frame(proc.reader), durations.load_timeout())
     except TimeoutError:

@@ -146,5 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     sock.setblocking(True)
     first = protocol.read_frame_sync(sock)
     if first is not None and first.get("op") == "load":
-        Server(sock, protocol.spec_from_dict(first["spec"])).run()
+        if first.get("wire") != protocol.WIRE:
+            sock.sendall(protocol.encode([{"op": "load_error", "message": protocol.STALE_SERVER}]))
+        else:
+            Server(sock, protocol.spec_from_dict(first["spec"])).run()
     os._exit(0)

@@ -6,7 +6,7 @@ decode step produces a token for every active sequence and one write per step ke
 per-token cost to a single syscall.
 
 Server -> runner messages (`op` selects):
-    {"op": "load", "spec": {...LoadSpec as a dict...}}   first, once: load this model
+    {"op": "load", "spec": {...LoadSpec...}, "wire": str}   first, once: load this model
     {"op": "complete", "id": n, "request": {...CompletionRequest as a dict...}}
     {"op": "cancel", "id": n}
     {"op": "tokenize", "id": n, "text": str, "add_special": bool}
@@ -26,13 +26,24 @@ Runner -> server messages:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import socket
 import struct
 from pathlib import Path
 from typing import Any
 
+from pollama.engine import types
 from pollama.engine.types import LoadSpec, RunnerOptions
+
+# A digest of the code that defines this wire, as it was when the process started. A runner
+# started from newer code than its server's (pollama upgraded under a running server) sees
+# a different one in the `load` message and says so, rather than fail on a message it
+# cannot read.
+WIRE = hashlib.sha256(Path(__file__).read_bytes() + Path(types.__file__).read_bytes()).hexdigest()[
+    :16
+]
+STALE_SERVER = "pollama was upgraded while the server ran; restart `pollama serve`"
 
 _HEADER = struct.Struct(">I")
 HEADER_SIZE = _HEADER.size
