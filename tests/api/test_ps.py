@@ -96,3 +96,20 @@ def test_full_queue_answers_503_at_once(isolated_store: Path, tiny_gguf: Path) -
             assert reply == {
                 "error": "server busy, please try again.  maximum pending requests exceeded"
             }
+
+
+def test_a_model_that_generates_and_embeds_is_listed_once(
+    isolated_store: Path, tiny_gguf: Path
+) -> None:
+    create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
+    with live_server(isolated_store) as url:
+        options = {"num_predict": 2, "num_ctx": 256}
+        generated = _generate(url, prompt="hi", stream=False, keep_alive="1m", options=options)
+        assert generated.status_code == 200
+        [alone] = httpx.get(url + "/api/ps").json()["models"]
+        embed = {"model": "tiny", "input": "hi", "keep_alive": "10m", "options": options}
+        assert httpx.post(url + "/api/embed", json=embed, timeout=60).status_code == 200
+        [both] = httpx.get(url + "/api/ps").json()["models"]
+        assert both["size"] > alone["size"]
+        assert _expires(both) - datetime.now(UTC) > timedelta(minutes=9)  # the later expiry
+        assert both["context_length"] == 256

@@ -238,6 +238,25 @@ async def test_eviction_waits_while_every_model_is_busy() -> None:
     late_a.cancel()
 
 
+async def test_the_model_kept_for_eviction_serves_again_once_room_is_found_elsewhere() -> None:
+    factory = Factory()
+    sched = Scheduler(runner_factory=factory, max_loaded=2, max_queue=8)
+    a_spec = spec("a", num_parallel=2)
+    async with AsyncExitStack() as long_a:
+        await hold(sched, a_spec, long_a)
+        b_stack = AsyncExitStack()
+        await hold(sched, spec("b"), b_stack)
+        c_task = asyncio.create_task(hold(sched, spec("c"), AsyncExitStack()))
+        await settle()
+        assert not c_task.done()  # a and b are busy: a, used least recently, is to go
+        await b_stack.aclose()  # b goes idle first: c takes its place instead
+        await asyncio.wait_for(c_task, 1)
+        # a has a free slot and nobody waits for room any more: it serves at once.
+        second_a = await asyncio.wait_for(hold(sched, a_spec, long_a), 1)
+        assert not second_a.closed
+    assert sorted(m.spec.name for m in sched.loaded()) == ["a", "c"]
+
+
 # --- keep_alive ---------------------------------------------------------------------------
 
 

@@ -113,8 +113,12 @@ class _Entry:
     in_flight: int = 0
     last_used: float = field(default_factory=time.monotonic)
     expires_at: datetime | None = None
-    # Chosen for eviction or reload: takes no new requests, goes once idle.
+    # Chosen for a reload: takes no new requests, goes once idle.
     draining: bool = False
+    # The runner to evict once idle, while a request waits for room and every runner is busy:
+    # takes no new requests meanwhile. Worked out afresh by each dispatch, so the mark goes
+    # as soon as the room is found elsewhere.
+    wanted_for_room: bool = False
     timer: asyncio.TimerHandle | None = None
 
     @property
@@ -290,6 +294,7 @@ class Scheduler:
         return (
             entry.alive
             and not entry.draining
+            and not entry.wanted_for_room
             and entry.free_slots > 0
             and not needs_reload(entry.spec, spec)
         )
@@ -318,6 +323,8 @@ class Scheduler:
         """Grant queued requests whatever they can have now, in FIFO order."""
         blocked: set[_Key] = set()
         capacity_blocked = False
+        for entry in self._entries.values():
+            entry.wanted_for_room = False
         for waiter in list(self._queue):
             if waiter.future.done():
                 self._queue.remove(waiter)
@@ -336,7 +343,7 @@ class Scheduler:
                 if not needs_reload(entry.spec, waiter.spec):
                     if entry.draining and entry.in_flight == 0:
                         entry.draining = False  # nobody earlier claimed it after all
-                    if not entry.draining and entry.free_slots > 0:
+                    if not entry.draining and not entry.wanted_for_room and entry.free_slots > 0:
                         self._queue.remove(waiter)
                         self._grant(waiter, entry)
                         blocked.discard(key)
@@ -371,8 +378,8 @@ class Scheduler:
         idle = [e for e in ready if e.in_flight == 0]
         if idle:
             return min(idle, key=lambda e: (e.alive, e.last_used))
-        if ready and not any(e.draining for e in ready):
-            min(ready, key=lambda e: e.last_used).draining = True
+        if ready and not any(e.wanted_for_room for e in ready):
+            min(ready, key=lambda e: e.last_used).wanted_for_room = True
         return None
 
     # --- loading and unloading ----------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -55,6 +56,25 @@ def _entry(store: Any, loaded: LoadedModel, now: datetime) -> ProcessModelRespon
     )
 
 
+def _one_per_model(loaded: list[LoadedModel]) -> list[LoadedModel]:
+    """A model that both generates and embeds has two runners here, one in Ollama: show it
+    once, with both sizes added, the later expiry and the generation runner's context."""
+    merged: dict[str, LoadedModel] = {}
+    for model in sorted(loaded, key=lambda m: m.spec.options.embedding):  # generation first
+        seen = merged.get(model.spec.name)
+        if seen is None:
+            merged[model.spec.name] = model
+            continue
+        forever = seen.expires_at is None or model.expires_at is None
+        merged[model.spec.name] = dataclasses.replace(
+            seen,
+            size=seen.size + model.size,
+            size_vram=seen.size_vram + model.size_vram,
+            expires_at=None if forever else max(seen.expires_at, model.expires_at),  # type: ignore[type-var]
+        )
+    return list(merged.values())
+
+
 @router.get("/api/ps")
 async def ps(
     store: Annotated[Any, Depends(get_store)],
@@ -62,6 +82,6 @@ async def ps(
 ) -> JSONResponse:
     """The loaded models, sorted as Ollama sorts them: latest `expires_at` first."""
     now = datetime.now().astimezone()
-    models = [_entry(store, m, now) for m in scheduler.loaded()]
+    models = [_entry(store, m, now) for m in _one_per_model(scheduler.loaded())]
     models.sort(key=lambda m: m.expires_at, reverse=True)
     return json_response(ProcessResponse(models=models))

@@ -32,6 +32,7 @@ CRASHED = (
     "model runner has unexpectedly stopped, this may be due to resource limitations "
     "or an internal error, check ollama server logs for details"
 )
+UNLOADED = "the model was unloaded"
 CLOSE_GRACE_S = 5.0
 
 
@@ -89,7 +90,8 @@ class ProcessRunner:
         while (frame := await read_frame(self._reader)) is not None:
             for message in frame:
                 self._route(message)
-        self._on_exit(errors.RunnerCrashed(CRASHED))
+        # Closed on purpose (unloaded, evicted, the server stopping), the end is no crash.
+        self._on_exit(errors.RunnerCrashed(UNLOADED if self._closing else CRASHED))
 
     def _route(self, message: dict[str, Any]) -> None:
         job_id = message.get("id")
@@ -190,5 +192,5 @@ class ProcessRunner:
         except TimeoutError:
             self._process.kill()
             await self._process.wait()
-        self._on_exit(errors.RunnerCrashed("the model was unloaded"))
+        self._on_exit(errors.RunnerCrashed(UNLOADED))
         await self._read_task
