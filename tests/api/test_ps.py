@@ -113,3 +113,17 @@ def test_a_model_that_generates_and_embeds_is_listed_once(
         assert both["size"] > alone["size"]
         assert _expires(both) - datetime.now(UTC) > timedelta(minutes=9)  # the later expiry
         assert both["context_length"] == 256
+
+
+def test_a_derived_model_runs_on_its_base_runner(isolated_store: Path, tiny_gguf: Path) -> None:
+    create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
+    create(isolated_store, "tiny-terse", "FROM tiny\nSYSTEM Be terse.\n")
+    with live_server(isolated_store, OLLAMA_MAX_LOADED_MODELS="1") as url:
+        for name in ("tiny", "tiny-terse"):
+            body = {"model": name, "prompt": "hi", "stream": False, "options": {"num_predict": 2}}
+            assert httpx.post(url + "/api/generate", json=body, timeout=60).status_code == 200
+        [model] = httpx.get(url + "/api/ps").json()["models"]
+        assert model["name"] == "tiny:latest"  # not reloaded for tiny-terse
+        stopped = {"model": "tiny-terse", "keep_alive": 0}
+        assert httpx.post(url + "/api/generate", json=stopped).json()["done_reason"] == "unload"
+        assert httpx.get(url + "/api/ps").json() == {"models": []}

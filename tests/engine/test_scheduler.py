@@ -295,13 +295,13 @@ async def test_unload_stops_an_idle_model_and_a_busy_one_when_it_ends() -> None:
     sched = Scheduler(runner_factory=Factory(), max_queue=8)
     async with sched.runner(spec("idle")) as idle:
         pass
-    assert await sched.unload("idle")
+    assert await sched.unload(spec("idle"))
     assert idle.closed  # type: ignore[attr-defined]
     async with sched.runner(spec("busy")) as busy:
-        assert await sched.unload("busy")
+        assert await sched.unload(spec("busy"))
         assert not busy.closed  # type: ignore[attr-defined]
     await settle()
-    assert busy.closed and not await sched.unload("busy")  # type: ignore[attr-defined]
+    assert busy.closed and not await sched.unload(spec("busy"))  # type: ignore[attr-defined]
 
 
 # --- reloads and dead runners -------------------------------------------------------------
@@ -351,7 +351,21 @@ async def test_embedding_and_generation_runners_of_one_model_coexist() -> None:
         async with sched.runner(s):
             pass
     assert len(factory.runners) == 2
-    assert await sched.unload("a") and all(r.closed for r in factory.runners)
+    assert await sched.unload(spec()) and all(r.closed for r in factory.runners)
+
+
+async def test_models_that_share_weights_share_a_runner() -> None:
+    """A model that only adds a SYSTEM to a base (or a copy of it) runs on the base's runner."""
+    factory = Factory()
+    sched = Scheduler(runner_factory=factory, max_loaded=1, max_queue=8)
+    derived = dataclasses.replace(spec("a"), name="a-terse", digest="other")
+    for s in (spec("a"), derived, spec("a")):
+        async with sched.runner(s):
+            pass
+    assert len(factory.runners) == 1
+    [loaded] = sched.loaded()
+    assert loaded.spec.name == "a"  # listed under the model that loaded it, as in Ollama
+    assert await sched.unload(derived) and factory.runners[0].closed
 
 
 # --- real runner processes ----------------------------------------------------------------
@@ -399,7 +413,7 @@ async def test_real_keep_alive_zero_stops_the_runner_process(
     assert real_sched.loaded() == []
     async with real_sched.runner(s) as r:
         pid = _pid(r)
-    assert await real_sched.unload("tiny")
+    assert await real_sched.unload(s)
     assert _gone(pid)
 
 

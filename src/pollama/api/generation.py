@@ -191,7 +191,7 @@ class GenerationService:
     async def _load_only(self, spec: LoadSpec, keep_alive: float | None) -> str:
         """Load (or, with keep_alive 0, unload) the model: the reply's done_reason."""
         if keep_alive == 0:
-            await self._scheduler.unload(spec.name)
+            await self._scheduler.unload(spec)
             return "unload"
         async with self._scheduler.runner(spec, keep_alive=keep_alive):
             return "load"

@@ -30,17 +30,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from pollama import config, durations
 from pollama.engine.runner.launch import RunnerLauncher
 from pollama.engine.types import LoadSpec, Runner
-from pollama.errors import Canceled, InvalidModelName, ServerBusy
-from pollama.store.name import ModelName
+from pollama.errors import Canceled, ServerBusy
 
 log = logging.getLogger(__name__)
 
 RunnerFactory = Callable[[LoadSpec], Awaitable[Runner]]
-_Key = tuple[str, str, bool]  # (name, digest, embedding): see `_key`
+_Files = tuple[Path, tuple[Path, ...], tuple[Path, ...]]  # weights, adapters, projectors
+_Key = tuple[_Files, bool]  # (files, embedding): see `_key`
 # How long `shutdown` lets a load in progress finish before cancelling it.
 _LOAD_SHUTDOWN_WAIT_S = 10.0
 
@@ -87,13 +88,19 @@ def needs_reload(loaded: LoadSpec, wanted: LoadSpec) -> bool:
     )
 
 
+def _files(spec: LoadSpec) -> _Files:
+    return (spec.model_path, spec.adapters, spec.projectors)
+
+
 def _key(spec: LoadSpec) -> _Key:
-    """Which runner serves `spec`: one per model, and a second one for its embeddings.
+    """Which runner serves `spec`: one per set of weights, as Ollama keys them, so models
+    that only add a SYSTEM or TEMPLATE to a base (or a `cp` of one) share its runner; and a
+    second one for embeddings.
 
     A runner is loaded either for generation or for embeddings (llama.cpp's context differs),
     so a model used both ways keeps both rather than reloading at every switch.
     """
-    return (spec.name, spec.digest, spec.options.embedding)
+    return (_files(spec), spec.options.embedding)
 
 
 def _expiry(keep_alive: float) -> datetime | None:
@@ -195,14 +202,13 @@ class Scheduler:
         finally:
             self._release(entry)
 
-    async def unload(self, name: str) -> bool:
-        """Unload every runner of model `name`; False if none was loaded.
+    async def unload(self, spec: LoadSpec) -> bool:
+        """Unload every runner of `spec`'s weights; False if none was loaded.
 
         An idle runner is stopped before this returns; a busy one is stopped as soon as its
         last request ends (its keep_alive becomes 0, as Ollama's `keep_alive: 0` does).
         """
-        wanted = _canonical(name)
-        found = [e for e in self._entries.values() if _canonical(e.spec.name) == wanted]
+        found = [e for e in self._entries.values() if _files(e.spec) == _files(spec)]
         idle = []
         for entry in found:
             entry.keep_alive = 0
@@ -462,12 +468,3 @@ class Scheduler:
         task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _canonical(name: str) -> str:
-    """`name` in full, lower-case form, so "tiny" and "registry.ollama.ai/library/tiny:latest"
-    name the same model."""
-    try:
-        return str(ModelName.parse(name)).lower()
-    except InvalidModelName:
-        return name.lower()

@@ -62,7 +62,8 @@ class SamplingOptions:
 
 @dataclass(frozen=True)
 class LoadSpec:
-    """What to load: the scheduler's key is (`name`, `digest`, `options`)."""
+    """What to load. The scheduler keeps a runner per set of files (weights, adapters,
+    projectors); `name` and `digest` say which model asked for it first, for `/api/ps`."""
 
     name: str
     digest: str

@@ -57,16 +57,18 @@ def _entry(store: Any, loaded: LoadedModel, now: datetime) -> ProcessModelRespon
 
 
 def _one_per_model(loaded: list[LoadedModel]) -> list[LoadedModel]:
-    """A model that both generates and embeds has two runners here, one in Ollama: show it
-    once, with both sizes added, the later expiry and the generation runner's context."""
-    merged: dict[str, LoadedModel] = {}
+    """Weights that both generate and embed have two runners here, one in Ollama: show them
+    once, with both sizes added, the later expiry and the generation runner's name and
+    context."""
+    merged: dict[tuple[Any, ...], LoadedModel] = {}
     for model in sorted(loaded, key=lambda m: m.spec.options.embedding):  # generation first
-        seen = merged.get(model.spec.name)
+        files = (model.spec.model_path, model.spec.adapters, model.spec.projectors)
+        seen = merged.get(files)
         if seen is None:
-            merged[model.spec.name] = model
+            merged[files] = model
             continue
         forever = seen.expires_at is None or model.expires_at is None
-        merged[model.spec.name] = dataclasses.replace(
+        merged[files] = dataclasses.replace(
             seen,
             size=seen.size + model.size,
             size_vram=seen.size_vram + model.size_vram,
