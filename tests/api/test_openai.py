@@ -402,8 +402,8 @@ def test_article_snippet_on_starter(qwen_models: dict[str, str], tmp_path: Path)
     real Qwen starter."""
     with server_with(tmp_path, qwen_models) as url:
         client = openai.OpenAI(base_url=url + "/v1/", api_key="ollama")
-        # First, on a fresh cache: the 0.5B model's greedy choice between a bare and a fenced
-        # JSON call is close enough to flip with the numerics of a reused prefix.
+        # The 0.5B model answers a bare JSON call on a fresh cache and a ```json-fenced one
+        # after other requests (the numerics of a reused prefix): both are calls.
         called = client.chat.completions.create(
             model="qwen2.5-coder:0.5b",
             messages=[{"role": "user", "content": "What is the weather in Paris?"}],

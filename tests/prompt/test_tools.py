@@ -123,6 +123,18 @@ UNTAGGED = '{"name": "get_weather", "arguments": {"location": "Paris"}}'
         # JSON that names no known tool is content, and so is any reply without tools.
         ('{"answer": 42}', [WEATHER], '{"answer": 42}', []),
         (UNTAGGED, None, UNTAGGED, []),
+        # In a ```json fence, as the model writes it when its cached prefix differs slightly.
+        (
+            "```json\n" + UNTAGGED + "\n```",
+            [WEATHER],
+            "",
+            [call("get_weather", location="Paris")],
+        ),
+        ("```\n" + UNTAGGED + "\n```", [WEATHER], "", [call("get_weather", location="Paris")]),
+        # A fenced object that is no call, and fenced code, stay content, fence and all.
+        ('```json\n{"answer": 42}\n```', [WEATHER], '```json\n{"answer": 42}\n```', []),
+        ("```python\nprint(1)\n```", [WEATHER], "```python\nprint(1)\n```", []),
+        ("`x` is a name", [WEATHER], "`x` is a name", []),
         # Text first: the reply is content, as with the tag missing in Ollama.
         ("Sure: " + UNTAGGED, [WEATHER], "Sure: " + UNTAGGED, []),
     ],

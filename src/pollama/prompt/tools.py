@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,28 @@ def _structure(text: str) -> Iterator[tuple[int, str]]:
             in_string = not in_string
         elif not in_string:
             yield i, ch
+
+
+_FENCE = re.compile(r"\s*```(?:json)?[ \t]*\n\s*")
+_FENCE_ARRIVING = re.compile(r"\s*`{1,3}|\s*```(?:j|js|jso|json)?[ \t]*")
+
+
+def _bare_call_opening(buffer: str) -> tuple[bool, str] | None:
+    """For a reply that may open with a tool call without its tag: whether it does, and the
+    text before the call's `{` (whitespace, maybe a ```json fence line); None while too
+    little has come to tell."""
+    head = buffer.lstrip()
+    if not head:
+        return None
+    if head.startswith("{"):
+        return True, buffer[: len(buffer) - len(head)]
+    fence = _FENCE.match(buffer)
+    if fence is not None:
+        rest = buffer[fence.end() :]
+        if not rest:
+            return None
+        return (True, fence.group(0)) if rest.startswith("{") else (False, "")
+    return None if _FENCE_ARRIVING.fullmatch(buffer) else (False, "")
 
 
 def _json_objects(buffer: str) -> list[tuple[int, int, Any]]:
@@ -100,9 +123,10 @@ class ToolCallParser:
     Ollama does; without, by a JSON object carrying `name` and `arguments` (or `parameters`).
 
     Small models often forget their template's tag (qwen2.5-coder:0.5b answers a bare
-    `{"name": ..., "arguments": ...}` where `<tool_call>` should come first). Unlike Ollama,
-    a reply that opens with `{` is then read as if the tag were `{`: it is a call if it names
-    a known tool, and content otherwise.
+    `{"name": ..., "arguments": ...}` where `<tool_call>` should come first, sometimes in a
+    ```json fence). Unlike Ollama, a reply that opens with `{`, or with a fence and then `{`,
+    is then read as if the tag were `{`: it is a call if it names a known tool, and content
+    (fence and all) otherwise.
     """
 
     def __init__(self, tmpl: PromptTemplate | str, tools: list[dict[str, Any]] | None = None):
@@ -112,8 +136,9 @@ class ToolCallParser:
         self.buffer = ""
         self.state = "looking"  # -> "calling" after the tag, "done" once it is plain text
         self.calls = 0
-        # Until the reply's first visible character: whether a bare `{` may stand for the tag.
+        # Until the reply's first visible text: whether a bare `{` may stand for the tag.
         self.untagged_json_possible = bool(self.names) and self.tag not in ("{", "[")
+        self.fence = ""  # a ```json line held back before a bare call: content if no call
 
     def feed(self, text: str) -> tuple[str, list[ToolCall]]:
         """Content safe to show now, and the calls completed by `text`."""
@@ -122,11 +147,15 @@ class ToolCallParser:
         self.buffer += text
         content = ""
         if self.untagged_json_possible:
-            if not self.buffer.strip():
+            bare = _bare_call_opening(self.buffer)
+            if bare is None:
                 return "", []
             self.untagged_json_possible = False
-            if self.buffer.lstrip().startswith("{"):
+            is_call, opening = bare
+            if is_call:
                 self.tag = "{"
+            if "`" in opening:
+                self.fence, self.buffer = opening, self.buffer[len(opening) :]
         if self.state == "looking":
             index = self.buffer.find(self.tag)
             cut = index if index >= 0 else len(self.buffer) - _held_suffix(self.buffer, self.tag)
@@ -142,7 +171,7 @@ class ToolCallParser:
         calls = self._parse_calls()
         if self._json_closed():
             self.state = "done"
-            content, self.buffer = content + self.buffer, ""
+            content, self.buffer = self._unfenced() + content + self.buffer, ""
         return content, calls
 
     def flush(self) -> tuple[str, list[ToolCall]]:
@@ -150,7 +179,12 @@ class ToolCallParser:
         rest, self.buffer = self.buffer, ""
         if self.state == "calling" and self.calls:
             return "", []
-        return rest, []
+        return self._unfenced() + rest, []
+
+    def _unfenced(self) -> str:
+        """The held-back fence, once it is known to open content rather than a call."""
+        fence, self.fence = ("" if self.calls else self.fence), ""
+        return fence
 
     def _parse_calls(self) -> list[ToolCall]:
         calls = []
