@@ -40,8 +40,7 @@ from pollama.errors import Canceled, ServerBusy
 log = logging.getLogger(__name__)
 
 RunnerFactory = Callable[[LoadSpec], Awaitable[Runner]]
-_Files = tuple[Path, tuple[Path, ...], tuple[Path, ...]]  # weights, adapters, projectors
-_Key = tuple[_Files, bool]  # (files, embedding): see `_key`
+_Key = tuple[tuple[Path, tuple[Path, ...], tuple[Path, ...]], bool]  # (files, embedding)
 # How long `shutdown` lets a load in progress finish before cancelling it.
 _LOAD_SHUTDOWN_WAIT_S = 10.0
 
@@ -72,11 +71,7 @@ def needs_reload(loaded: LoadSpec, wanted: LoadSpec) -> bool:
     runner. Every other load-time option (and the files) must match exactly, and so must an
     embedding runner's `num_ctx`: it is where inputs are truncated, so it changes the result.
     """
-    if (loaded.model_path, loaded.adapters, loaded.projectors) != (
-        wanted.model_path,
-        wanted.adapters,
-        wanted.projectors,
-    ):
+    if loaded.files != wanted.files:
         return True
     have, want = loaded.options, wanted.options
     if want.embedding and want.num_ctx != have.num_ctx:
@@ -88,10 +83,6 @@ def needs_reload(loaded: LoadSpec, wanted: LoadSpec) -> bool:
     )
 
 
-def _files(spec: LoadSpec) -> _Files:
-    return (spec.model_path, spec.adapters, spec.projectors)
-
-
 def _key(spec: LoadSpec) -> _Key:
     """Which runner serves `spec`: one per set of weights, as Ollama keys them, so models
     that only add a SYSTEM or TEMPLATE to a base (or a `cp` of one) share its runner; and a
@@ -100,7 +91,7 @@ def _key(spec: LoadSpec) -> _Key:
     A runner is loaded either for generation or for embeddings (llama.cpp's context differs),
     so a model used both ways keeps both rather than reloading at every switch.
     """
-    return (_files(spec), spec.options.embedding)
+    return (spec.files, spec.options.embedding)
 
 
 def _expiry(keep_alive: float) -> datetime | None:
@@ -208,7 +199,7 @@ class Scheduler:
         An idle runner is stopped before this returns; a busy one is stopped as soon as its
         last request ends (its keep_alive becomes 0, as Ollama's `keep_alive: 0` does).
         """
-        found = [e for e in self._entries.values() if _files(e.spec) == _files(spec)]
+        found = [e for e in self._entries.values() if e.spec.files == spec.files]
         idle = []
         for entry in found:
             entry.keep_alive = 0

@@ -72,6 +72,11 @@ class LoadSpec:
     projectors: tuple[Path, ...] = ()
     options: RunnerOptions = field(default_factory=RunnerOptions)
 
+    @property
+    def files(self) -> tuple[Path, tuple[Path, ...], tuple[Path, ...]]:
+        """Weights, adapters and projectors: what a runner holds, whichever model named it."""
+        return (self.model_path, self.adapters, self.projectors)
+
 
 @dataclass(frozen=True)
 class CompletionRequest:

@@ -60,15 +60,14 @@ def _one_per_model(loaded: list[LoadedModel]) -> list[LoadedModel]:
     """Weights that both generate and embed have two runners here, one in Ollama: show them
     once, with both sizes added, the later expiry and the generation runner's name and
     context."""
-    merged: dict[tuple[Any, ...], LoadedModel] = {}
+    merged: dict[tuple[object, ...], LoadedModel] = {}
     for model in sorted(loaded, key=lambda m: m.spec.options.embedding):  # generation first
-        files = (model.spec.model_path, model.spec.adapters, model.spec.projectors)
-        seen = merged.get(files)
+        seen = merged.get(model.spec.files)
         if seen is None:
-            merged[files] = model
+            merged[model.spec.files] = model
             continue
         forever = seen.expires_at is None or model.expires_at is None
-        merged[files] = dataclasses.replace(
+        merged[model.spec.files] = dataclasses.replace(
             seen,
             size=seen.size + model.size,
             size_vram=seen.size_vram + model.size_vram,
