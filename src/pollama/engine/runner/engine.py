@@ -202,7 +202,6 @@ class Engine:
         job.generated.append(token)
         text = job.out.feed(self.vocab.piece(token))
         if text:
-            job.sent_bytes += len(text.encode())
             message: dict[str, Any] = {"id": job.id, "t": text}
             if not job.announced:  # what the API reports before the reply: known from the start
                 message |= {"prompt_tokens": len(job.prompt), "truncated": job.truncated}
@@ -237,9 +236,10 @@ class Engine:
     def _sent_tokens(self, job: Job) -> list[int]:
         """The generated tokens whose text was sent: a stop string, and what came with it, is
         no more part of `context` than of the reply (a token it begins in is left out)."""
-        budget, kept = job.sent_bytes, []
-        for token in job.generated:
-            budget -= len(self.vocab.piece(token))
+        pieces = [self.vocab.piece(token) for token in job.generated]
+        budget, kept = sum(map(len, pieces)) - job.out.dropped_bytes, []
+        for token, piece in zip(job.generated, pieces, strict=True):
+            budget -= len(piece)
             if budget < 0:
                 break
             kept.append(token)

@@ -32,7 +32,6 @@ class Job:
     next_token: int | None = None
     prompt_evaluated: int = 0
     announced: bool = False  # the first text went out, with the prompt's size
-    sent_bytes: int = 0  # of reply text sent: what `context` keeps when a stop string ends it
     sampled: int = 0
     t_start: int = 0
     t_first: int = 0

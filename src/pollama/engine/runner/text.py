@@ -34,13 +34,14 @@ def _stop_prefix_len(text: str, stops: tuple[str, ...]) -> int:
 class OutputFilter:
     """Accumulates token bytes; `feed` returns the text that is safe to emit now."""
 
-    __slots__ = ("_bytes", "_text", "matched", "stops")
+    __slots__ = ("_bytes", "_text", "dropped_bytes", "matched", "stops")
 
     def __init__(self, stops: tuple[str, ...] = ()) -> None:
         self._bytes = b""
         self._text = ""
         self.stops = tuple(s for s in stops if s)
         self.matched: str | None = None  # the stop string that ended the text
+        self.dropped_bytes = 0  # of what was fed: the stop string and all after it, never sent
 
     @property
     def stopped(self) -> bool:
@@ -59,6 +60,7 @@ class OutputFilter:
         hits = [(i, s) for s in self.stops if (i := text.find(s)) >= 0]
         if hits:
             at, self.matched = min(hits, key=lambda hit: hit[0])
+            self.dropped_bytes = len(text[at:].encode()) + len(self._bytes)
             self._text = ""
             return text[:at]
         hold = _stop_prefix_len(text, self.stops)
