@@ -50,6 +50,11 @@ class CreateSpec:
     parser: str = ""
     requires: str = ""
 
+    def check_base(self) -> None:
+        """A model is built on something: an existing model or uploaded files."""
+        if not self.from_ and not self.files:
+            raise InvalidRequest("neither 'from' or 'files' was specified")
+
 
 def create_from_request(
     store: Store,
@@ -91,8 +96,7 @@ def create_from_request(
         parser=parser,
         requires=_semver(requires) if requires else "",
     )
-    if not spec.from_ and not spec.files:
-        raise InvalidRequest("neither 'from' or 'files' was specified")
+    spec.check_base()
     return _build(store, name, spec)
 
 
@@ -142,8 +146,7 @@ def create_from_modelfile(
         elif command.name != "draft":
             params.append((command.name, command.args))
     spec.parameters = typed_parameters(params)
-    if not spec.from_ and not spec.files:
-        raise InvalidRequest("neither 'from' or 'files' was specified")
+    spec.check_base()
     yield from _build(store, name, spec)
 
 
