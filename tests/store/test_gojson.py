@@ -35,19 +35,6 @@ def test_params_digests_match_ollama(value: dict[str, object], digest: str) -> N
     assert sha(gojson.encode_line(value, sort_keys=True)) == digest
 
 
-def test_config_blob_digest_matches_ollama() -> None:
-    """The newest, rootfs-less config form (Ollama HEAD)."""
-    cfg = config_json(
-        model_format="gguf",
-        model_family="test",
-        model_families=["test"],
-        model_type="0",
-        file_type="unknown",
-    )
-    expected = "99759ad5b91e723db0393d698ffbb448b1b7df5ff6377a108c49254583b1bc8c"
-    assert sha(gojson.encode_line(cfg)) == expected
-
-
 def test_manifest_bytes_match_ollama() -> None:
     manifest = Manifest(
         config=Layer(
@@ -100,15 +87,26 @@ def test_float32_rounding_matches_go_client() -> None:
     assert gojson.float32(0.7) == 0.7
 
 
-def test_config_with_rootfs_matches_ollamas_create_test() -> None:
-    """`TestCreateFromBin` (server/routes_create_test.go) expects this config blob."""
+@pytest.mark.parametrize(
+    ("diff_ids", "expected"),
+    [
+        # The newest, rootfs-less config form (Ollama HEAD).
+        (None, "99759ad5b91e723db0393d698ffbb448b1b7df5ff6377a108c49254583b1bc8c"),
+        # `TestCreateFromBin` (server/routes_create_test.go) expects this config blob.
+        (
+            ["sha256:89a2116c3a82d6a97f59f748d86ed4417214353fd178ee54df418fde32495fad"],
+            "6bcdb8859d417753645538d7bbfbd7ca91a3f0c191aef5379c53c05e86b669dd",
+        ),
+    ],
+    ids=["rootfs-less", "with-rootfs"],
+)
+def test_config_blob_digests_match_ollama(diff_ids: list[str] | None, expected: str) -> None:
     cfg = config_json(
         model_format="gguf",
         model_family="test",
         model_families=["test"],
         model_type="0",
         file_type="unknown",
-        diff_ids=["sha256:89a2116c3a82d6a97f59f748d86ed4417214353fd178ee54df418fde32495fad"],
+        diff_ids=diff_ids,
     )
-    expected = "6bcdb8859d417753645538d7bbfbd7ca91a3f0c191aef5379c53c05e86b669dd"
     assert sha(gojson.encode_line(cfg)) == expected
