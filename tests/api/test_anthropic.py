@@ -166,6 +166,17 @@ async def test_response_tool_use() -> None:
     assert block["name"] == "get_weather" and block["input"] == {"city": "Paris"}
 
 
+async def test_an_answer_with_no_text_has_one_empty_text_block_streamed_or_not() -> None:
+    whole = await compat.messages_response(native_stream([""]), "m")
+    assert whole.content == [{"type": "text", "text": ""}]
+    events = [e async for e in compat.stream_events(native_stream([""]), "m")]
+    blocks = [(name, p.get("content_block")) for name, p in events if "content_block" in name]
+    assert blocks == [
+        ("content_block_start", {"type": "text", "text": ""}),
+        ("content_block_stop", None),
+    ]
+
+
 async def test_stream_event_order() -> None:
     call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
     stream = native_stream(["a", "b"], tool_calls=[call], thinking="hmm")
@@ -238,9 +249,12 @@ def test_sdk_stream(tiny_server: str) -> None:
 
 
 def test_raw_stream_is_named_sse(tiny_server: str) -> None:
+    # Greedy and 8 tokens long, so the answer has text: two sampled byte tokens can be half a
+    # UTF-8 character, which decodes to nothing and opens no content block.
     body = {
         "model": "tiny",
-        "max_tokens": 2,
+        "max_tokens": 8,
+        "temperature": 0,
         "stream": True,
         "messages": [{"role": "user", "content": "x"}],
     }

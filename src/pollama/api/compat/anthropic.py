@@ -184,7 +184,7 @@ async def messages_response(chunks: AsyncIterator[dict[str, Any]], model: str) -
     content: list[Block] = []
     if reply.thinking:
         content.append({"type": "thinking", "thinking": reply.thinking, "signature": ""})
-    if reply.text or not reply.tool_calls:
+    if reply.text or _wants_empty_text(reply):
         content.append({"type": "text", "text": reply.text})
     content.extend(_tool_use(c) for c in reply.tool_calls)
     return MessagesResponse(
@@ -197,6 +197,12 @@ async def messages_response(chunks: AsyncIterator[dict[str, Any]], model: str) -
             input_tokens=reply.prompt_tokens, output_tokens=reply.completion_tokens
         ),
     )
+
+
+def _wants_empty_text(reply: Reply) -> bool:
+    """An answer of no text and no calls still has its (empty) text block, streamed or not:
+    clients read `content[0]`, and two byte tokens can be half a character, which is no text."""
+    return not reply.text and not reply.tool_calls
 
 
 class _Blocks:
@@ -269,6 +275,9 @@ async def stream_events(chunks: AsyncIterator[dict[str, Any]], model: str) -> As
             started = True
         reply.add(native)
         for event in _chunk_events(blocks, native):
+            yield event
+    if _wants_empty_text(reply):
+        for event in blocks.start("text", {"type": "text", "text": ""}):
             yield event
     for event in blocks.stop():
         yield event
