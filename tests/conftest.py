@@ -1,13 +1,28 @@
-"""Shared fixtures: an isolated store for every test, a tiny real GGUF, the starter GGUFs."""
+"""Shared fixtures: a plain environment and an isolated store for every test, a tiny real GGUF,
+the starter GGUFs."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pollama.starters import STARTERS, gguf_path
 from tests.fixtures.tiny_gguf import write_tiny_gguf
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_environment() -> Iterator[None]:
+    """No test, nor any server a test starts, sees the user's `OLLAMA_*` settings, and clients
+    reach 127.0.0.1 directly whatever proxy the machine sets."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("OLLAMA_")]:
+            patch.delenv(name)
+        for name in ("NO_PROXY", "no_proxy"):
+            patch.setenv(name, "127.0.0.1,localhost")
+        yield
 
 
 @pytest.fixture(autouse=True)

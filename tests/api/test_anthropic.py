@@ -258,7 +258,7 @@ def test_raw_stream_is_named_sse(tiny_server: str) -> None:
         "stream": True,
         "messages": [{"role": "user", "content": "x"}],
     }
-    with httpx.stream("POST", tiny_server + "/v1/messages", json=body) as response:
+    with httpx.stream("POST", tiny_server + "/v1/messages", json=body, timeout=60) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = [
             line.removeprefix("event: ")

@@ -38,6 +38,8 @@ def tiny_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     root = tmp_path_factory.mktemp("embed-models")
     create_model(root, "tiny", tiny_gguf)
     with live_server(root) as url:
+        # Loaded here, with time to spare on a busy machine, so the tests' calls find it ready.
+        httpx.post(url + "/api/embed", json={"model": "tiny", "input": []}, timeout=60)
         yield url
 
 
@@ -74,6 +76,7 @@ def test_embed_truncate_false_too_long(tiny_server: str) -> None:
     response = httpx.post(
         tiny_server + "/api/embed",
         json={"model": "tiny", "input": long_input, "truncate": False, "options": {"num_ctx": 64}},
+        timeout=60,  # a smaller context than the loaded one: the runner reloads
     )
     assert response.status_code == 400
     assert "exceeds the context length" in response.json()["error"]

@@ -410,6 +410,7 @@ def test_article_snippet_on_starter(qwen_models: dict[str, str], tmp_path: Path)
             tools=[WEATHER_TOOL],  # type: ignore[list-item]
             max_tokens=64,
             temperature=0,
+            seed=7,
         )
         choice = called.choices[0]
         assert choice.finish_reason == "tool_calls", choice.message.content
@@ -421,6 +422,7 @@ def test_article_snippet_on_starter(qwen_models: dict[str, str], tmp_path: Path)
             messages=[{"role": "user", "content": "Reply with the single word: yes"}],
             max_tokens=8,
             temperature=0,
+            seed=7,
         )
         assert "yes" in (response.choices[0].message.content or "").lower()
         assert response.usage is not None and response.usage.total_tokens > 0
@@ -430,5 +432,6 @@ def test_article_snippet_on_starter(qwen_models: dict[str, str], tmp_path: Path)
             response_format={"type": "json_object"},
             max_tokens=16,
             temperature=0,
+            seed=7,
         )
         assert isinstance(json.loads(structured.choices[0].message.content or ""), dict)

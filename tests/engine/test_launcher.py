@@ -35,18 +35,20 @@ def _runner_children() -> set[int]:
     return found
 
 
-async def _settle() -> set[int]:
+async def _spare_started(launcher: RunnerLauncher) -> set[int]:
+    """The spare's pid, once its start is complete (one still starting would be called off)."""
     for _ in range(100):
         await asyncio.sleep(0.02)
-        if children := _runner_children():
-            return children
+        spare = launcher._spare
+        if spare is not None and spare.done():
+            return _runner_children()
     return set()
 
 
 async def test_the_load_goes_to_the_process_started_ahead(tiny_gguf: Path) -> None:
     launcher = RunnerLauncher(restock_delay=0.0)
     launcher.prestart()
-    spare = await _settle()
+    spare = await _spare_started(launcher)
     assert len(spare) == 1
     runner = await launcher(_spec(tiny_gguf))
     try:
@@ -77,7 +79,7 @@ async def test_without_a_spare_a_load_starts_its_own_process(tiny_gguf: Path) ->
 async def test_a_spare_that_died_is_replaced_by_a_new_process(tiny_gguf: Path) -> None:
     launcher = RunnerLauncher(restock_delay=60.0)
     launcher.prestart()
-    [spare] = await _settle()
+    [spare] = await _spare_started(launcher)
     os.kill(spare, signal.SIGKILL)
     runner = await launcher(_spec(tiny_gguf))
     try:

@@ -46,6 +46,12 @@ def _request(prompt: str = PROMPT, **sampling: object) -> CompletionRequest:
     return CompletionRequest(prompt=prompt, sampling=SamplingOptions(**opts))
 
 
+def _endless(num_predict: int = 100_000) -> CompletionRequest:
+    """A request that runs to `num_predict`: its grammar has no end, so EOS is never sampled
+    (random weights draw one a few hundred tokens in, which would end a stream a test needs)."""
+    return dataclasses.replace(_request(num_predict=num_predict), grammar="root ::= [a-z] root")
+
+
 async def _collect(r: ProcessRunner, request: CompletionRequest) -> tuple[str, CompletionChunk]:
     chunks = [c async for c in r.completion(request)]
     assert chunks[-1].done and all(not c.done for c in chunks[:-1])
@@ -160,7 +166,7 @@ async def test_early_close_frees_slots(runner: ProcessRunner) -> None:
 
 async def test_task_cancellation_frees_slot(runner: ProcessRunner) -> None:
     async def consume() -> None:
-        async for _ in runner.completion(_request(num_predict=100_000)):
+        async for _ in runner.completion(_endless()):
             await asyncio.sleep(0)
 
     tasks = [asyncio.create_task(consume()) for _ in range(4)]
@@ -185,7 +191,7 @@ async def test_prompt_longer_than_context(runner: ProcessRunner) -> None:
 async def test_generation_past_context_shifts(tiny_gguf: Path) -> None:
     r = await spawn_runner(_spec(tiny_gguf, num_ctx=64, num_parallel=1))
     try:
-        _, final = await _collect(r, _request(num_predict=150))
+        _, final = await _collect(r, _endless(150))
         assert final.eval_count == 150 and final.done_reason == "length"
     finally:
         await r.close()
@@ -205,7 +211,7 @@ async def test_a_smaller_num_ctx_is_kept_by_a_larger_runner(runner: ProcessRunne
 async def test_shift_false_ends_a_full_context_with_length(tiny_gguf: Path) -> None:
     r = await spawn_runner(_spec(tiny_gguf, num_ctx=64, num_parallel=1))
     try:
-        request = dataclasses.replace(_request(num_predict=150), shift=False)
+        request = dataclasses.replace(_endless(150), shift=False)
         _, final = await _collect(r, request)
         assert final.done_reason == "length" and final.eval_count < 64
     finally:
@@ -253,7 +259,7 @@ async def test_bad_grammar_is_an_invalid_request(runner: ProcessRunner) -> None:
 
 async def test_kill_9_mid_stream_raises_runner_crashed(tiny_gguf: Path) -> None:
     r = await spawn_runner(_spec(tiny_gguf))
-    streams = [r.completion(_request(num_predict=100_000)) for _ in range(2)]
+    streams = [r.completion(_endless()) for _ in range(2)]
     for stream in streams:
         await anext(stream)
     os.kill(r.pid, signal.SIGKILL)

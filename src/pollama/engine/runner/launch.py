@@ -64,7 +64,13 @@ async def start_process() -> StartedProcess:
         )
     finally:
         child.close()
-    reader, writer = await asyncio.open_unix_connection(sock=parent)
+    try:
+        reader, writer = await asyncio.open_unix_connection(sock=parent)
+    except BaseException:  # cancelled (a spare called off): leave no process waiting for work
+        parent.close()
+        process.kill()
+        await process.wait()
+        raise
     return StartedProcess(process, reader, writer)
 
 
