@@ -7,20 +7,17 @@ relative times ("2 minutes ago"). Errors go to stderr as `Error: <message>`, exi
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any
 
 import click
 
+from pollama.cli._errors import reports_errors
 from pollama.cli._format import human_bytes, human_number, human_time, table
 from pollama.client import Client, ClientError
-from pollama.errors import PollamaError
-
-P = ParamSpec("P")
 
 _ONE_OF = (
     "only one of '--license', '--modelfile', '--parameters', '--system', or '--template' "
@@ -28,24 +25,9 @@ _ONE_OF = (
 )
 
 
-def _reports_errors(command: Callable[P, None]) -> Callable[P, None]:
-    """Turn a client or Modelfile error into Ollama's `Error: <message>` and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            command(*args, **kwargs)
-        except (ClientError, PollamaError, OSError) as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            click.echo(f"Error: {message}", err=True)
-            raise SystemExit(1) from None
-
-    return wrapper
-
-
 @click.command("list")
 @click.argument("prefix", required=False)
-@_reports_errors
+@reports_errors
 def list_models(prefix: str | None) -> None:
     """List models"""
     for line in model_table(Client(), prefix):
@@ -76,7 +58,7 @@ def model_table(client: Client, prefix: str | None = None) -> Iterator[str]:
 @click.option("--template", is_flag=True, help="Show template of a model")
 @click.option("--system", is_flag=True, help="Show system message of a model")
 @click.option("-v", "--verbose", is_flag=True, help="Show detailed model information")
-@_reports_errors
+@reports_errors
 def show(
     model: str,
     show_license: bool,
@@ -159,7 +141,7 @@ def _head(text: str, n: int) -> list[list[str]]:
 @click.command("cp")
 @click.argument("source")
 @click.argument("destination")
-@_reports_errors
+@reports_errors
 def copy(source: str, destination: str) -> None:
     """Copy a model"""
     Client().request("POST", "/api/copy", {"source": source, "destination": destination})
@@ -168,7 +150,7 @@ def copy(source: str, destination: str) -> None:
 
 @click.command("rm")
 @click.argument("models", nargs=-1, required=True)
-@_reports_errors
+@reports_errors
 def remove(models: tuple[str, ...]) -> None:
     """Remove a model"""
     client = Client()
@@ -183,7 +165,7 @@ def remove(models: tuple[str, ...]) -> None:
     "-f", "--file", "file", default=None, help='Name of the Modelfile (default "Modelfile")'
 )
 @click.option("-q", "--quantize", default=None, help="Quantize model to this level (e.g. q4_K_M)")
-@_reports_errors
+@reports_errors
 def create(model: str, file: str | None, quantize: str | None) -> None:
     """Create a model"""
     path = Path(file or "Modelfile")

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from pollama.cli._errors import reports_errors
 from pollama.cli._format import human_bytes, human_time, table
 from pollama.client import Client, ClientError
 
@@ -41,20 +42,12 @@ def _row(model: dict[str, Any], now: datetime) -> list[str]:
     ]
 
 
-def _fail(exc: ClientError) -> None:
-    click.echo(f"Error: {exc.message}", err=True)
-    raise SystemExit(1)
-
-
 @click.command("ps")
 @click.argument("prefix", required=False)
+@reports_errors
 def ps(prefix: str | None) -> None:
     """List running models"""
-    try:
-        reply = Client().request("GET", "/api/ps")
-    except ClientError as exc:
-        _fail(exc)
-        return
+    reply = Client().request("GET", "/api/ps")
     now = datetime.now(UTC)
     rows = [
         _row(m, now) for m in reply.get("models", []) if not prefix or m["name"].startswith(prefix)
@@ -65,6 +58,7 @@ def ps(prefix: str | None) -> None:
 
 @click.command("stop")
 @click.argument("model")
+@reports_errors
 def stop(model: str) -> None:
     """Stop a running model"""
     try:
@@ -74,8 +68,8 @@ def stop(model: str) -> None:
         )
     except ClientError as exc:
         if exc.status_code == 404:
-            exc = ClientError(f'couldn\'t find model "{model}" to stop', 404)
-        _fail(exc)
+            raise ClientError(f'couldn\'t find model "{model}" to stop', 404) from None
+        raise
 
 
 def register(cli: click.Group) -> None:
