@@ -27,6 +27,9 @@ from pollama.store import manifest as mt
 # Ollama's accepted quantization targets -> llama.cpp `llama_ftype` values.
 QUANTIZE_TYPES = {"F32": 0, "F16": 1, "BF16": 32, "Q8_0": 7, "Q4_K_S": 14, "Q4_K_M": 15, "Q4_K": 15}
 _QUANTIZABLE_SOURCES = {"F32", "F16", "BF16", "unknown"}
+# What a create may set in the config blob beside the GGUF's facts; a base also passes on
+# its `capabilities`.
+_CONFIG_FIELDS = ("renderer", "parser", "requires")
 # `golang.org/x/mod/semver` without its `v`: major[.minor[.patch]][-pre][+build].
 _SEMVER = re.compile(
     r"(0|[1-9]\d*)(\.(0|[1-9]\d*)(\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?)?)?"
@@ -365,10 +368,8 @@ def _config_layer(
         families = [family for _ in model_layers]
         model_type = human_number(info.parameter_count)
         file_type = info.file_type
-    extra = {
-        k: v for k, v in base.items() if k in ("renderer", "parser", "requires", "capabilities")
-    }
-    extra |= {k: v for k, v in vars(spec).items() if k in ("renderer", "parser", "requires") and v}
+    extra = {k: v for k, v in base.items() if k in (*_CONFIG_FIELDS, "capabilities")}
+    extra |= {k: getattr(spec, k) for k in _CONFIG_FIELDS if getattr(spec, k)}
     cfg = mt.config_json(
         model_format=base.get("model_format") or "gguf",
         model_family=family or base.get("model_family", ""),
