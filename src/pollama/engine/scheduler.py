@@ -30,17 +30,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from pollama import config, durations
 from pollama.engine.runner.launch import RunnerLauncher
-from pollama.engine.types import LoadSpec, Runner
+from pollama.engine.types import LoadSpec, ModelFiles, Runner
 from pollama.errors import Canceled, ServerBusy
 
 log = logging.getLogger(__name__)
 
 RunnerFactory = Callable[[LoadSpec], Awaitable[Runner]]
-_Key = tuple[tuple[Path, tuple[Path, ...], tuple[Path, ...]], bool]  # (files, embedding)
+_Key = tuple[ModelFiles, bool]  # (files, embedding)
 # How long `shutdown` lets a load in progress finish before cancelling it.
 _LOAD_SHUTDOWN_WAIT_S = 10.0
 

@@ -60,6 +60,10 @@ class SamplingOptions:
     stop: tuple[str, ...] = ()
 
 
+# Weights, adapters and projectors: what a runner holds (`LoadSpec.files`).
+ModelFiles = tuple[Path, tuple[Path, ...], tuple[Path, ...]]
+
+
 @dataclass(frozen=True)
 class LoadSpec:
     """What to load. The scheduler keeps a runner per set of files (weights, adapters,
@@ -73,7 +77,7 @@ class LoadSpec:
     options: RunnerOptions = field(default_factory=RunnerOptions)
 
     @property
-    def files(self) -> tuple[Path, tuple[Path, ...], tuple[Path, ...]]:
+    def files(self) -> ModelFiles:
         """Weights, adapters and projectors: what a runner holds, whichever model named it."""
         return (self.model_path, self.adapters, self.projectors)
 

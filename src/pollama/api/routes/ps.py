@@ -16,6 +16,7 @@ from pollama.api.schemas.ps import ProcessModelResponse, ProcessResponse
 from pollama.api.show import details
 from pollama.api.streaming import json_response
 from pollama.engine.scheduler import LoadedModel
+from pollama.engine.types import ModelFiles
 from pollama.errors import PollamaError
 from pollama.store import ModelName
 
@@ -60,7 +61,7 @@ def _one_per_model(loaded: list[LoadedModel]) -> list[LoadedModel]:
     """Weights that both generate and embed have two runners here, one in Ollama: show them
     once, with both sizes added, the later expiry and the generation runner's name and
     context."""
-    merged: dict[tuple[object, ...], LoadedModel] = {}
+    merged: dict[ModelFiles, LoadedModel] = {}
     for model in sorted(loaded, key=lambda m: m.spec.options.embedding):  # generation first
         seen = merged.get(model.spec.files)
         if seen is None:
