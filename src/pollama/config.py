@@ -8,6 +8,7 @@ reads the environment. Values are trimmed of whitespace and quotes, as Ollama's 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -140,6 +141,44 @@ def history_file() -> Path:
     return Path.home() / ".ollama" / "history"
 
 
+_SPEED = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)(i?)b?(?:/s)?$", re.IGNORECASE)
+
+
+def max_download_speed() -> int:
+    """`OLLAMA_MAX_DOWNLOAD_SPEED`: bytes a second all pulls together may take (0: no limit).
+
+    A number of bytes, or with a unit: `500K`, `10MB`, `1.5G` (powers of 1000), `10MiB`
+    (powers of 1024); a trailing `/s` is allowed. Anything else means no limit.
+    """
+    match = _SPEED.match(_var("OLLAMA_MAX_DOWNLOAD_SPEED"))
+    if not match:
+        return 0
+    number, prefix, binary = match.groups()
+    base = 1024 if binary else 1000
+    return int(float(number) * base ** " kmg".index(prefix.lower() or " "))
+
+
+def signing_key_path() -> Path:
+    """The ed25519 key registry challenges are signed with (Ollama's `~/.ollama/id_ed25519`)."""
+    return Path.home() / ".ollama" / "id_ed25519"
+
+
+def docker_config_path() -> Path:
+    """Docker's credentials file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`."""
+    folder = _var("DOCKER_CONFIG")
+    return (Path(folder).expanduser() if folder else Path.home() / ".docker") / "config.json"
+
+
+def registry_credentials() -> tuple[str, str, str]:
+    """(`OLLAMA_REGISTRY_USERNAME`, `OLLAMA_REGISTRY_PASSWORD`, `OLLAMA_REGISTRY_TOKEN`): used
+    for registries `~/.docker/config.json` has no entry for."""
+    return (
+        _var("OLLAMA_REGISTRY_USERNAME"),
+        _var("OLLAMA_REGISTRY_PASSWORD"),
+        _var("OLLAMA_REGISTRY_TOKEN"),
+    )
+
+
 def as_map() -> list[tuple[str, str, str]]:
     """(name, current value, help) for every variable, for `serve --help` and the README."""
     return [
@@ -155,4 +194,12 @@ def as_map() -> list[tuple[str, str, str]]:
         ("OLLAMA_ORIGINS", ",".join(origins()), "A comma separated list of allowed origins"),
         ("OLLAMA_LOAD_TIMEOUT", load_timeout(), "How long to allow model loads to stall"),
         ("OLLAMA_NOHISTORY", str(nohistory()), "Do not preserve readline history"),
+        (
+            "OLLAMA_MAX_DOWNLOAD_SPEED",
+            str(max_download_speed()),
+            "Limit pulls to this many bytes a second, e.g. 10MB (default: no limit)",
+        ),
+        ("OLLAMA_REGISTRY_USERNAME", registry_credentials()[0], "Registry user for pull/push"),
+        ("OLLAMA_REGISTRY_PASSWORD", "***" if registry_credentials()[1] else "", "Its password"),
+        ("OLLAMA_REGISTRY_TOKEN", "***" if registry_credentials()[2] else "", "A bearer token"),
     ]

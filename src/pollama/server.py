@@ -98,6 +98,8 @@ def serve(grace: float = SHUTDOWN_GRACE_S) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     store = Store(config.models_dir())
+    # As `ollama serve`: unreferenced blobs and stale partial downloads go at start-up.
+    store.prune()
     scheduler = Scheduler()
     app = create_app(store, scheduler)
     host = config.host()

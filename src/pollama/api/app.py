@@ -14,6 +14,7 @@ from pollama import __version__, config
 from pollama.api.errors import install_error_handlers
 from pollama.api.middleware import BodiesAreJson, RejectForeignOrigins, origin_pattern
 from pollama.api.routes import ROUTERS
+from pollama.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,13 @@ _ALLOWED_HEADERS = [
 ]
 
 
-def create_app(store: Any, scheduler: Any) -> FastAPI:
-    """Build the app around a model store and a scheduler (both test seams).
+def create_app(store: Any, scheduler: Any, registry: Registry | None = None) -> FastAPI:
+    """Build the app around a model store, a scheduler and a registry client (test seams;
+    the registry defaults to one configured from the environment).
 
     The scheduler's `shutdown()` runs when the app stops, so runners never outlive the server.
     """
+    registry = registry or Registry.from_config(store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,10 +56,12 @@ def create_app(store: Any, scheduler: Any) -> FastAPI:
             yield
         finally:
             await scheduler.shutdown()
+            await registry.aclose()
 
     app = FastAPI(title="pollama", version=__version__, lifespan=lifespan)
     app.state.store = store
     app.state.scheduler = scheduler
+    app.state.registry = registry
     allowed = origin_pattern(config.origins())
     # The last added runs first: foreign origins are refused before anything else.
     app.add_middleware(BodiesAreJson)

@@ -19,6 +19,11 @@ def get_scheduler(request: Request) -> Any:
     return request.app.state.scheduler
 
 
+def get_registry(request: Request) -> Any:
+    """The registry client pulls and pushes go through (`pollama.registry.Registry`)."""
+    return request.app.state.registry
+
+
 def get_generation(request: Request) -> GenerationService:
     """The generation service every chat/generate route uses (`/api/*` and `/v1/*`)."""
     return GenerationService(request.app.state.store, request.app.state.scheduler)

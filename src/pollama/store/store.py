@@ -23,8 +23,14 @@ from pollama.store.blobs import BlobStore, normalize_digest
 from pollama.store.manifest import Manifest
 from pollama.store.model import Model
 from pollama.store.name import ModelName
+from pollama.store.partials import Partials, is_partial
+from pollama.store.verified import VerifiedDigests
 
 log = logging.getLogger(__name__)
+
+# Partial downloads survive a restart this long (Ollama: one hour), so a pull cut off by a
+# reboot or a night offline still resumes; older ones are removed at start-up.
+PARTIAL_GRACE_S = 24 * 3600
 
 
 class Store:
@@ -34,6 +40,8 @@ class Store:
         self.root = Path(root)
         self.manifests = self.root / "manifests"
         self.blobs = BlobStore(self.root / "blobs")
+        self.partials = Partials(self.blobs)
+        self.verified = VerifiedDigests(self.root / "pollama-verified.json")
 
     # -- blobs ------------------------------------------------------------------------------
 
@@ -46,6 +54,11 @@ class Store:
     def write_blob(self, chunks: Iterable[bytes], digest: str | None = None) -> str:
         """Store `chunks` as a blob, verifying `digest` when given; returns the digest."""
         return self.blobs.write(chunks, digest)[0]
+
+    def blob_is_whole(self, digest: str, size: int) -> bool:
+        """Whether blob `digest` is present with `size` bytes that hash to it (cheap when
+        unchanged since last verified; see `pollama.store.verified`)."""
+        return self.verified.is_whole(self.blob_path(digest), normalize_digest(digest), size)
 
     # -- manifests --------------------------------------------------------------------------
 
@@ -93,12 +106,29 @@ class Store:
             raise StoreError(f"cannot write manifest: blob {missing[0]} is missing")
         self._atomic_write(self.manifest_path(self.resolve(name)), manifest.to_bytes())
 
+    def write_manifest_bytes(self, name: ModelName, raw: bytes) -> Manifest | None:
+        """Write a pulled manifest verbatim and atomically, once every blob it names exists;
+        return the manifest it replaced (None if there was none)."""
+        manifest = Manifest.from_bytes(raw)
+        missing = [d for d in manifest.digests() if not self.has_blob(d)]
+        if missing:
+            raise StoreError(f"cannot write manifest: blob {missing[0]} is missing")
+        path = self.manifest_path(self.resolve(name))
+        try:
+            old: Manifest | None = Manifest.from_bytes(path.read_bytes())
+        except (OSError, ValueError):
+            old = None
+        self._atomic_write(path, raw)
+        return old
+
     def _atomic_write(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
+                out.flush()
+                os.fsync(out.fileno())  # the new bytes are on disk before the name moves
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
@@ -177,6 +207,17 @@ class Store:
         self._prune_dirs(path.parent)
         self.remove_unreferenced(manifest.digests())
 
+    def models_using(self, digest: str) -> list[ModelName]:
+        """The models whose manifests reference blob `digest`."""
+        found = []
+        for name, path in self._manifest_files():
+            try:
+                if digest in Manifest.from_bytes(path.read_bytes()).digests():
+                    found.append(name)
+            except (OSError, ValueError):
+                continue
+        return found
+
     def referenced_digests(self) -> set[str]:
         refs: set[str] = set()
         for _name, path in self._manifest_files():
@@ -193,15 +234,19 @@ class Store:
                 self.blob_path(digest).unlink(missing_ok=True)
 
     def prune(self) -> None:
-        """Startup prune (unless `OLLAMA_NOPRUNE`): unreferenced blobs older than an hour."""
+        """Startup prune (unless `OLLAMA_NOPRUNE`): unreferenced blobs older than an hour, and
+        partial downloads untouched for `PARTIAL_GRACE_S`."""
         if config.noprune() or not self.blobs.root.is_dir():
             return
         refs = self.referenced_digests()
         cutoff = datetime.now().timestamp() - 3600
         for blob in self.blobs.root.iterdir():
             digest = blob.name.replace("sha256-", "sha256:", 1)
+            if is_partial(blob.name):
+                continue
             if blob.stat().st_mtime < cutoff and digest.lower() not in refs:
                 blob.unlink(missing_ok=True)
+        self.partials.prune_stale(PARTIAL_GRACE_S)
 
     def _prune_dirs(self, folder: Path) -> None:
         while folder != self.manifests and folder.is_dir() and not any(folder.iterdir()):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pollama.api.routes import anthropic, embed, generate, models, openai, ps
+from pollama.api.routes import anthropic, embed, generate, models, openai, ps, registry
 
 ROUTERS: list[APIRouter] = [
     models.router,  # /, /api/version, tags, show, create, blobs, copy, delete
     generate.router,  # /api/generate, /api/chat
     embed.router,  # /api/embed, /api/embeddings
     ps.router,  # /api/ps
+    registry.router,  # /api/pull, /api/push
     openai.router,  # /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models
     anthropic.router,  # /v1/messages
 ]

@@ -1,0 +1,29 @@
+"""Wire types of `/api/pull` and `/api/push`, as `api.PullRequest` and `api.PushRequest`."""
+
+from __future__ import annotations
+
+from pollama.api.schemas.base import RequestModel
+
+
+class PullRequest(RequestModel):
+    """The request passed to `Client.Pull`.
+
+    `username` and `password` are accepted and unused, as in Ollama: credentials come from
+    `~/.docker/config.json` or the environment, never from an API request.
+    """
+
+    model: str = ""
+    # Name is deprecated, see Model.
+    name: str = ""
+    insecure: bool = False
+    username: str = ""
+    password: str = ""
+    stream: bool | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.model or self.name
+
+
+class PushRequest(PullRequest):
+    """The request passed to `Client.Push` (the same fields as a pull)."""

@@ -1,0 +1,131 @@
+"""The HTTP side of the distribution API: requests with Ollama's headers and auth retry.
+
+Every request carries Ollama's `User-Agent` and the `Authorization` last earned for its
+repository. A 401 is answered once through `Authenticator` and the request sent again; a
+second 401 is `Unauthorized`. Redirects are followed (a blob answered from a CDN); httpx
+drops `Authorization` on a redirect to another host, as Ollama's direct-URL fetch sends none.
+httpx's exceptions are mapped to pollama's at this boundary (`map_httpx_errors`).
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from pollama import __version__
+from pollama.registry.auth import Authenticator
+from pollama.registry.errors import map_httpx_errors, status_error
+from pollama.registry.names import Repository
+
+MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
+
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+USER_AGENT = (
+    f"ollama/{__version__} ({_ARCH.get(platform.machine(), platform.machine())} "
+    f"{sys.platform}) Python/{platform.python_version()}"
+)
+
+# A request body that can be sent again after an auth challenge: bytes, or a maker of them.
+Body = bytes | Callable[[], Any] | None
+
+
+class RegistryClient:
+    """Talks to registries for pulls and pushes; `transport` is the test seam.
+
+    `stall_s` is how long a read may wait for a byte before the connection counts as stalled
+    (httpx's read timeout); the caller restarts a stalled transfer from where it stopped.
+    """
+
+    def __init__(
+        self,
+        auth: Authenticator,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        stall_s: float = 30.0,
+    ) -> None:
+        self.auth = auth
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(stall_s, connect=30.0, pool=None),
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            trust_env=False,
+        )
+        self._authorization: dict[tuple[str, str], str] = {}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @asynccontextmanager
+    async def open(
+        self,
+        method: str,
+        url: str,
+        repo: Repository,
+        *,
+        headers: dict[str, str] | None = None,
+        body: Body = None,
+        follow_redirects: bool = True,
+    ) -> AsyncIterator[httpx.Response]:
+        """Send a request (answering one auth challenge) and yield the streamed response."""
+        key = (repo.host, repo.path)
+        with map_httpx_errors():
+            for attempt in range(2):
+                request = self._http.build_request(
+                    method, url, headers=headers, content=body() if callable(body) else body
+                )
+                if key in self._authorization:
+                    request.headers["Authorization"] = self._authorization[key]
+                response = await self._http.send(
+                    request, stream=True, follow_redirects=follow_redirects
+                )
+                if response.status_code != 401 or attempt == 1:
+                    break
+                await response.aclose()
+                challenge = response.headers.get("www-authenticate", "")
+                self._authorization[key] = await self.auth.answer(self._http, challenge, repo.host)
+            try:
+                yield response
+            finally:
+                await response.aclose()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        repo: Repository,
+        *,
+        headers: dict[str, str] | None = None,
+        body: Body = None,
+        follow_redirects: bool = True,
+        ok: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """`open` with the body read; a status >= 400 not in `ok` raises Ollama's error."""
+        async with self.open(
+            method, url, repo, headers=headers, body=body, follow_redirects=follow_redirects
+        ) as response:
+            await response.aread()
+        if response.status_code >= 400 and response.status_code not in ok:
+            raise status_error(response.status_code, response.text)
+        return response
+
+    async def put_unauthenticated(self, url: str, body: Body, headers: dict[str, str]) -> None:
+        """A part PUT to a storage URL a registry redirected an upload to (no credentials)."""
+        with map_httpx_errors():
+            response = await self._http.put(
+                url, content=body() if callable(body) else body, headers=headers
+            )
+        if response.status_code >= 400:
+            raise status_error(response.status_code, response.text)
+
+    async def get_manifest(self, repo: Repository) -> bytes:
+        """The manifest's bytes, exactly as the registry sent them."""
+        response = await self.request(
+            "GET", repo.manifest_url(), repo, headers={"Accept": MANIFEST_ACCEPT}
+        )
+        return response.content

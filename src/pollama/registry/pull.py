@@ -1,0 +1,93 @@
+"""A pull: the manifest, each blob (shared, resumed, verified), then the manifest written.
+
+The statuses are Ollama's, in its order: `pulling manifest`; `pulling <hex12>` per layer
+(config last) with digest, total and completed; `verifying sha256 digest`; `writing
+manifest`; `removing unused layers` when the pull replaced layers nobody else uses; `success`.
+
+Unlike Ollama, a blob already present counts only if its size and sha256 are right (checked
+cheaply, see `pollama.store.verified`); a corrupted one is downloaded again. Each blob is
+verified before it is moved into place, and the manifest (the registry's bytes, verbatim) is
+written last, atomically, once every blob it names is whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+
+from pollama import config
+from pollama.errors import PollamaError
+from pollama.registry.client import RegistryClient
+from pollama.registry.download import BlobDownload
+from pollama.registry.errors import RegistryError
+from pollama.registry.names import Repository
+from pollama.registry.progress import Progress, blob_status
+from pollama.registry.transfers import Transfers
+from pollama.store import Layer, Manifest, ModelName, Store, normalize_digest
+
+log = logging.getLogger(__name__)
+
+DownloadMaker = Callable[[Repository, Layer], BlobDownload]
+
+
+async def pull(
+    client: RegistryClient,
+    store: Store,
+    transfers: Transfers,
+    make_download: DownloadMaker,
+    name: ModelName,
+    *,
+    insecure: bool,
+) -> AsyncIterator[Progress]:
+    """Pull `name` into `store`, yielding Ollama's progress (see the module doc)."""
+    repo = Repository.of(name, insecure=insecure)
+    yield Progress("pulling manifest")
+    raw, manifest = await _fetch_manifest(client, repo)
+    layers = [*manifest.layers, *([manifest.config] if manifest.config.digest else [])]
+    for layer in layers:
+        async for progress in _pull_blob(store, transfers, make_download, repo, layer):
+            yield progress
+    yield Progress("verifying sha256 digest")
+    yield Progress("writing manifest")
+    old = await anyio.to_thread.run_sync(store.write_manifest_bytes, name, raw)
+    unused = (old.digests() - manifest.digests()) if old else set()
+    if unused and not config.noprune():
+        yield Progress("removing unused layers")
+        await anyio.to_thread.run_sync(store.remove_unreferenced, unused)
+    yield Progress("success")
+
+
+async def _fetch_manifest(client: RegistryClient, repo: Repository) -> tuple[bytes, Manifest]:
+    try:
+        raw = await client.get_manifest(repo)
+        manifest = Manifest.from_bytes(raw)
+        for layer in [*manifest.layers, manifest.config]:
+            if layer.digest or layer is not manifest.config:
+                normalize_digest(layer.digest)
+            if layer.size < 0:
+                raise RegistryError(f"negative size for {layer.digest}")
+    except PollamaError as exc:
+        raise RegistryError(f"pull model manifest: {exc.message}") from exc
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise RegistryError(f"pull model manifest: not a model manifest: {exc}") from exc
+    return raw, manifest
+
+
+async def _pull_blob(
+    store: Store,
+    transfers: Transfers,
+    make_download: DownloadMaker,
+    repo: Repository,
+    layer: Layer,
+) -> AsyncIterator[Progress]:
+    digest = normalize_digest(layer.digest)
+    status = blob_status("pulling", digest)
+    if transfers.active(digest) is None and await anyio.to_thread.run_sync(
+        store.blob_is_whole, digest, layer.size
+    ):
+        yield Progress(status, digest, layer.size, layer.size)
+        return
+    async for completed in transfers.watch(digest, lambda: make_download(repo, layer)):
+        yield Progress(status, digest, layer.size, completed)

@@ -1,0 +1,203 @@
+"""`/api/pull` and `/api/push` against a real docker-registry: Ollama's statuses, the model
+round trip, blobs already present, corruption on either side, missing models."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from pollama.store import ModelName, Store
+from tests.api.generate_helpers import TINY_OPTIONS
+from tests.registry.conftest import create_tiny, pollama, progress, statuses
+from tests.registry.front import Front
+
+
+def _hex12(digest: str) -> str:
+    return digest[7:19]
+
+
+def _layers(root: Path, name: str) -> list[tuple[str, int]]:
+    manifest = Store(root).read_manifest(name)[1]
+    return [(layer.digest, layer.size) for layer in (*manifest.layers, manifest.config)]
+
+
+async def test_push_then_pull_streams_ollamas_statuses_and_the_model_answers(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, host = front
+    name = f"{host}/test/tiny:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name, system="Be brief.")
+    layers = _layers(tmp_path / "a", name)
+    async with pollama(tmp_path / "a", tmp_path / "key") as a:
+        pushed = await progress(a, "/api/push", {"model": name, "insecure": True})
+    blob_statuses = [f"pushing {_hex12(d)}" for d, _ in layers]
+    assert statuses(pushed) == [
+        "retrieving manifest",
+        *blob_statuses,
+        "pushing manifest",
+        "success",
+    ]
+    for line in pushed:
+        if line["status"].startswith("pushing ") and "digest" in line:
+            assert set(line) <= {"status", "digest", "total", "completed"}
+            assert line["total"] == dict(layers)[line["digest"]]
+
+    counting.blob_bytes = 0
+    async with pollama(tmp_path / "b", tmp_path / "key", serve_models=True) as b:
+        pulled = await progress(b, "/api/pull", {"model": name, "insecure": True})
+        assert statuses(pulled) == [
+            "pulling manifest",
+            *(f"pulling {_hex12(d)}" for d, _ in layers),
+            "verifying sha256 digest",
+            "writing manifest",
+            "success",
+        ]
+        for digest, size in layers:
+            last = [line for line in pulled if line.get("digest") == digest][-1]
+            assert last == {
+                "status": f"pulling {_hex12(digest)}",
+                "digest": digest,
+                "total": size,
+                "completed": size,
+            }
+        assert counting.blob_bytes == sum(size for _, size in layers)
+        answer = await b.post(
+            "/api/generate",
+            json={"model": name, "prompt": "hi", "stream": False, "options": TINY_OPTIONS},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["done"] is True and answer.json()["eval_count"] > 0
+    for digest, _ in layers:
+        a_blob = Store(tmp_path / "a").blob_path(digest).read_bytes()
+        assert Store(tmp_path / "b").blob_path(digest).read_bytes() == a_blob
+    # The manifest is the registry's bytes: compact, without create's trailing newline.
+    raw = Store(tmp_path / "b").read_manifest(name)[2]
+    assert raw == Store(tmp_path / "a").read_manifest(name)[2].rstrip(b"\n")
+
+
+async def test_pull_of_a_present_model_fetches_no_blob(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, host = front
+    name = f"{host}/test/present:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name)
+    async with pollama(tmp_path / "a", tmp_path / "key") as a:
+        await progress(a, "/api/push", {"model": name, "insecure": True})
+        counting.blob_bytes = 0
+        again = await progress(a, "/api/pull", {"model": name, "insecure": True})
+    assert counting.blob_bytes == 0
+    per_blob = [line for line in again if "digest" in line]
+    assert len(per_blob) == len(_layers(tmp_path / "a", name))
+    assert all(line["completed"] == line["total"] for line in per_blob)
+    assert again[-1] == {"status": "success"}
+
+
+async def test_stream_false_answers_the_last_status(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    _, host = front
+    name = f"{host}/test/quiet:v1"
+    create_tiny(tmp_path / "a", tiny_gguf, name)
+    async with pollama(tmp_path / "a", tmp_path / "key") as a:
+        push = await a.post("/api/push", json={"model": name, "insecure": True, "stream": False})
+    assert (push.status_code, push.json()) == (200, {"status": "success"})
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        pull = await b.post("/api/pull", json={"name": name, "insecure": True, "stream": False})
+    assert (pull.status_code, pull.json()) == (200, {"status": "success"})
+    assert pull.headers["content-type"].startswith("application/json")
+
+
+async def test_a_corrupted_blob_is_downloaded_again(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, host = front
+    name = f"{host}/test/repair:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name)
+    async with pollama(tmp_path / "a", tmp_path / "key") as a:
+        await progress(a, "/api/push", {"model": name, "insecure": True})
+    model_digest, model_size = _layers(tmp_path / "a", name)[0]
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        await progress(b, "/api/pull", {"model": name, "insecure": True})
+        blob = Store(tmp_path / "b").blob_path(model_digest)
+        data = bytearray(blob.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # one flipped byte, size unchanged
+        blob.write_bytes(bytes(data))
+        counting.blob_bytes = 0
+        again = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    assert again[-1] == {"status": "success"}
+    assert counting.blob_bytes == model_size  # only the corrupted blob came again
+    assert "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest() == model_digest
+
+
+async def test_a_blob_that_does_not_match_its_digest_is_refused(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, host = front
+    name = f"{host}/test/tampered:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name, system="a system prompt only this test uses")
+    async with pollama(tmp_path / "a", tmp_path / "key") as a:
+        await progress(a, "/api/push", {"model": name, "insecure": True})
+    system_digest = _layers(tmp_path / "a", name)[1][0]
+    assert counting.storage is not None
+    stored = next(counting.storage.rglob(f"{system_digest.removeprefix('sha256:')}/data"))
+    stored.write_bytes(stored.read_bytes().upper())  # the registry now serves other bytes
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    got = "sha256:" + hashlib.sha256(stored.read_bytes()).hexdigest()
+    assert lines[-1] == {
+        "error": f"digest mismatch, file must be downloaded again: want {system_digest}, got {got}"
+    }
+    store = Store(tmp_path / "b")
+    assert not store.manifest_path(ModelName.parse(name)).exists()
+    assert not store.has_blob(system_digest)
+    assert not list(store.blobs.root.glob("*partial*"))
+
+
+async def test_a_missing_model_gives_ollamas_error(
+    front: tuple[Front, str], tmp_path: Path
+) -> None:
+    _, host = front
+    body = {"model": f"{host}/test/nothing-here:latest", "insecure": True}
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        lines = await progress(b, "/api/pull", body)
+        whole = await b.post("/api/pull", json={**body, "stream": False})
+    assert lines == [
+        {"status": "pulling manifest"},
+        {"error": "pull model manifest: file does not exist"},
+    ]
+    assert whole.status_code == 500
+    assert whole.json() == {"error": "pull model manifest: file does not exist"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "error"),
+    [
+        ("/api/pull", {}, "invalid model name"),
+        ("/api/pull", {"model": "bad/name/with/too/many"}, "invalid model name"),
+        ("/api/push", {}, "model is required"),
+    ],
+)
+async def test_bad_names_are_refused_before_the_stream(
+    tmp_path: Path, path: str, body: dict[str, object], error: str
+) -> None:
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        response = await b.post(path, json=body)
+    assert (response.status_code, response.json()) == (400, {"error": error})
+
+
+async def test_push_to_the_library_namespace_gets_ollamas_error(
+    tmp_path: Path, tiny_gguf: Path
+) -> None:
+    create_tiny(tmp_path / "a", tiny_gguf, "tiny")
+    async with pollama(tmp_path / "a", tmp_path / "key") as a:
+        lines = await progress(a, "/api/push", {"model": "tiny"})
+    assert lines == [
+        {"status": "retrieving manifest"},
+        {
+            "error": "unable to push library/tiny, make sure this namespace exists and you "
+            "are authorized to push to it"
+        },
+    ]
