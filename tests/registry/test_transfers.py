@@ -1,0 +1,142 @@
+"""How blobs travel: parallel ranged parts, shared downloads, a pull called off and resumed,
+and push's chunked, monolithic and mounted uploads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pollama.registry import Registry, RegistrySettings
+from pollama.registry.auth import CredentialStore
+from pollama.registry.download import DownloadSettings
+from pollama.registry.push import UploadSettings
+from pollama.store import ModelName, Store
+from tests.registry.conftest import create_tiny, pollama, progress
+from tests.registry.front import Front
+
+SMALL_PARTS = DownloadSettings(min_part=64 * 1024, max_part=64 * 1024, max_streams=4)
+
+
+def _model_layer(root: Path, name: str) -> tuple[str, int]:
+    layer = Store(root).read_manifest(name)[1].layers[0]
+    return layer.digest, layer.size
+
+
+async def _pushed(front: tuple[Front, str], tmp_path: Path, gguf: Path, model: str) -> str:
+    _, host = front
+    name = f"{host}/test/{model}:latest"
+    create_tiny(tmp_path / "a", gguf, name)
+    async with pollama(tmp_path / "a", tmp_path / "key") as a:
+        await progress(a, "/api/push", {"model": name, "insecure": True})
+    return name
+
+
+async def test_a_big_blob_comes_in_parallel_ranged_parts(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, _ = front
+    name = await _pushed(front, tmp_path, tiny_gguf, "parts")
+    digest, size = _model_layer(tmp_path / "a", name)
+    counting.requests.clear()
+    settings = RegistrySettings(download=SMALL_PARTS)
+    async with pollama(tmp_path / "b", tmp_path / "key", settings=settings) as b:
+        lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    assert lines[-1] == {"status": "success"}
+    gets = [path for method, path in counting.requests if method == "GET" and digest in path]
+    assert len(gets) == size // (64 * 1024)
+    assert Store(tmp_path / "b").blob_is_whole(digest, size)
+
+
+async def test_concurrent_pulls_share_one_download(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, _ = front
+    name = await _pushed(front, tmp_path, tiny_gguf, "shared")
+    manifest = Store(tmp_path / "a").read_manifest(name)[1]
+    settings = RegistrySettings(max_download_speed=2_000_000)  # long enough to overlap
+    counting.blob_bytes = 0
+    async with pollama(tmp_path / "b", tmp_path / "key", settings=settings) as b:
+        body = {"model": name, "insecure": True}
+        first, second = await asyncio.gather(
+            progress(b, "/api/pull", body), progress(b, "/api/pull", body)
+        )
+    assert first[-1] == second[-1] == {"status": "success"}
+    assert counting.blob_bytes == manifest.size  # each blob fetched once
+
+
+async def test_a_pull_called_off_leaves_its_partial_and_resumes_from_it(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, _ = front
+    name = await _pushed(front, tmp_path, tiny_gguf, "resume")
+    digest, size = _model_layer(tmp_path / "a", name)
+    store = Store(tmp_path / "b")
+    slow = RegistrySettings(download=SMALL_PARTS, max_download_speed=400_000)
+    registry = Registry(
+        store, key_path=tmp_path / "key", credentials=CredentialStore(None), settings=slow
+    )
+    pulling = registry.pull(ModelName.parse(name), insecure=True)
+    async for line in pulling:
+        if line.digest == digest and line.completed >= size // 3:
+            break
+    await pulling.aclose()  # the client went away
+    await asyncio.sleep(0.2)
+    await registry.aclose()
+    parts = store.partials.load(digest, size)
+    assert parts is not None
+    on_disk = sum(p.completed for p in parts)
+    assert size // 4 <= on_disk < size
+    assert not store.manifest_path(ModelName.parse(name)).exists()
+
+    counting.blob_bytes = 0
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    assert lines[-1] == {"status": "success"}
+    others = Store(tmp_path / "a").read_manifest(name)[1].size - size
+    assert counting.blob_bytes == size - on_disk + others
+    assert store.blob_is_whole(digest, size)
+    assert not list(store.blobs.root.glob("*partial*"))
+
+
+async def test_push_sends_chunks_commits_and_mounts(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, host = front
+    name = f"{host}/test/chunked:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name)
+    digest, size = _model_layer(tmp_path / "a", name)
+    settings = RegistrySettings(upload=UploadSettings(min_part=100_000, max_part=100_000))
+    counting.requests.clear()
+    async with pollama(tmp_path / "a", tmp_path / "key", settings=settings) as a:
+        await progress(a, "/api/push", {"model": name, "insecure": True})
+        patches = [p for m, p in counting.requests if m == "PATCH"]
+        commits = [p for m, p in counting.requests if m == "PUT" and "digest=" in p]
+        assert len(patches) >= size // 100_000
+        assert any(f"digest={digest.replace(':', '%3A')}" in p and "etag=" in p for p in commits)
+
+        # The same blobs under another name on that registry: mounted, nothing uploaded.
+        copy = f"{host}/test/chunked-copy:latest"
+        assert (await a.post("/api/copy", json={"source": name, "destination": copy})).is_success
+        counting.requests.clear()
+        lines = await progress(a, "/api/push", {"model": copy, "insecure": True})
+    assert lines[-1] == {"status": "success"}
+    assert not [p for m, p in counting.requests if m == "PATCH"]
+    assert any("mount=" in p and "from=test%2Fchunked" in p for m, p in counting.requests)
+
+
+async def test_small_blobs_can_go_up_in_one_put(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, host = front
+    name = f"{host}/test/monolithic:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name, system="monolithic")
+    settings = RegistrySettings(upload=UploadSettings(monolithic_max=1 << 30))
+    counting.requests.clear()
+    async with pollama(tmp_path / "a", tmp_path / "key", settings=settings) as a:
+        lines = await progress(a, "/api/push", {"model": name, "insecure": True})
+    assert lines[-1] == {"status": "success"}
+    assert not [p for m, p in counting.requests if m == "PATCH"]
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        assert (await progress(b, "/api/pull", {"model": name, "insecure": True}))[-1] == {
+            "status": "success"
+        }
