@@ -96,6 +96,17 @@ class Front:
         self.token_grants: list[str] = []  # "basic:<user>" or "ed25519:<public key>"
         self.requests: list[tuple[str, str]] = []
         self.storage: Path | None = None  # the registry's storage folder, when known
+        # When set (a `host:port` naming this front by another name), blob GETs are answered
+        # with a 307 to `http://<cdn>/cdn/...`, as registry.ollama.ai sends pulls to its CDN.
+        self.cdn: str | None = None
+        self.cdn_authorizations: list[str] = []
+        # When set, upload PATCHes are answered 307 to `http://<storage>/storage/<id>`, as
+        # registry.ollama.ai sends parts to its object storage; the front hands each part
+        # on to the registry and keeps the registry's next upload URL for `/pending/<id>`.
+        self.storage_host: str | None = None
+        self.storage_authorizations: list[str] = []
+        self._uploads: dict[str, tuple[str, str]] = {}  # id -> (upstream path, range)
+        self._next: dict[str, str] = {}  # id -> the registry's next upload URL
         self.lock = threading.Lock()
         self.http = httpx.Client(base_url=f"http://{upstream}", timeout=60, trust_env=False)
 
@@ -113,9 +124,27 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/token"):
                 self._token()
                 return
+            if self._storage():
+                return
+            if self.path.startswith("/cdn/"):
+                with front.lock:
+                    front.cdn_authorizations.append(self.headers.get("authorization", ""))
+                self.path = self.path.removeprefix("/cdn")
+                self.headers["X-Front-CDN"] = "1"
+            elif front.cdn and self.command == "GET" and "/blobs/sha256:" in self.path:
+                self.send_response(307)
+                self.send_header("Location", f"http://{front.cdn}/cdn{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+            if self.headers.get("x-front-cdn") and front.signer is not None:
+                # The CDN's URL is its own credential (presigned); here the front signs for it.
+                repo = self.path.removeprefix("/v2/").split("/blobs/")[0]
+                token = front.signer.token("cdn", [f"repository:{repo}:pull"])
+                headers = {**headers, "Authorization": f"Bearer {token}"}
             request = front.http.build_request(
                 self.command, self.path, headers=headers, content=body
             )
@@ -136,6 +165,39 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
             finally:
                 response.close()
+
+        def _storage(self) -> bool:
+            """The 307 upload path, when the front plays registry.ollama.ai's storage."""
+            if self.path.startswith("/pending/"):
+                upload_id, _, query = self.path.removeprefix("/pending/").partition("?")
+                target = urlsplit(front._next.pop(upload_id))
+                self.path = f"{target.path}?{target.query}" + (f"&{query}" if query else "")
+            if front.storage_host and self.command == "PATCH" and "/uploads/" in self.path:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                upload_id = secrets.token_hex(8)
+                front._uploads[upload_id] = (self.path, self.headers["content-range"])
+                self.send_response(307)
+                self.send_header("Location", f"http://{front.storage_host}/storage/{upload_id}")
+                location = f"http://{self.headers['host']}/pending/{upload_id}"
+                self.send_header("Docker-Upload-Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            if self.path.startswith("/storage/"):
+                front.storage_authorizations.append(self.headers.get("authorization", ""))
+                upload_id = self.path.removeprefix("/storage/")
+                path, content_range = front._uploads.pop(upload_id)
+                data = self.rfile.read(int(self.headers.get("content-length") or 0))
+                headers = {"Content-Range": content_range, "Host": self.headers["host"]}
+                if front.signer is not None:
+                    repo = path.removeprefix("/v2/").split("/blobs/")[0]
+                    token = front.signer.token("storage", [f"repository:{repo}:pull,push"])
+                    headers["Authorization"] = f"Bearer {token}"
+                response = front.http.patch(path, content=data, headers=headers)
+                front._next[upload_id] = response.headers["location"]
+                self._reply(201 if response.status_code == 202 else 500, {})
+                return True
+            return False
 
         def _token(self) -> None:
             query = parse_qs(urlsplit(self.path).query)
