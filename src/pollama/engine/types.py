@@ -101,6 +101,27 @@ class CompletionRequest:
     shift: bool = True
     num_ctx: int = 0
     logprobs: bool = False
+    top_logprobs: int = 0
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """A token's log-probability: its text, the value, and its bytes (a token may end
+    half-way through a UTF-8 character, so `token` alone cannot always rebuild the text)."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Logprob(TokenLogprob):
+    """A generated token's log-probability and the `top_logprobs` most likely tokens at its
+    step, most likely first. The values are the model's distribution at the step that chose
+    the token (log-softmax of the same logits the sampler drew from, before temperature,
+    truncation and grammar)."""
+
+    top_logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass
@@ -112,6 +133,8 @@ class CompletionChunk:
     tokens dropped to fit `num_ctx`, so the API can report it rather than hide it; it and
     `prompt_tokens` (the prompt's length, cached or not) come with the first chunk and every
     one after. `stop_sequence` (final chunk) is the stop string that ended the reply.
+    `logprobs` (when the request asked) are those of the tokens whose text this chunk
+    completes: joined over a reply, their bytes are the reply's.
     """
 
     text: str = ""
@@ -125,6 +148,7 @@ class CompletionChunk:
     prompt_tokens: int = 0
     truncated: int = 0
     stop_sequence: str | None = None
+    logprobs: list[Logprob] = field(default_factory=list)
 
 
 @dataclass

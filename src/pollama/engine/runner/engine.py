@@ -16,6 +16,7 @@ from typing import Any
 import llama_cpp.llama_cpp as C
 
 from pollama.engine.runner.batch import Batch
+from pollama.engine.runner.logprobs import LogprobReader, Pending
 from pollama.engine.runner.model import Vocab
 from pollama.engine.runner.sampling import build_sampler
 from pollama.engine.runner.slots import Job, Slot, choose_slot, fit_prompt
@@ -51,6 +52,7 @@ class Engine:
         self.waiting: collections.deque[Job] = collections.deque()
         self.batch = Batch(C.llama_n_batch(ctx))
         self.outbox: list[Message] = []
+        self.logprobs = LogprobReader(vocab)
         self.stats = {"decodes": 0, "tokens": 0, "max_seqs_per_decode": 0, "cached_tokens": 0}
         self._rotate = 0
 
@@ -77,6 +79,7 @@ class Engine:
         sampler = build_sampler(self.vocab.vocab, req.sampling, req.grammar, num_ctx)
         job = Job(job_id, req, tokens, keep, limit, truncated, num_ctx, sampler)
         job.out = OutputFilter(req.sampling.stop)
+        job.logprobs = Pending() if req.logprobs else None
         self.waiting.append(job)
 
     def cancel(self, job_id: int) -> None:
@@ -200,19 +203,30 @@ class Engine:
             self._finish(slot, "stop")
             return
         job.generated.append(token)
-        text = job.out.feed(self.vocab.piece(token))
-        if text:
-            message: dict[str, Any] = {"id": job.id, "t": text}
-            if not job.announced:  # what the API reports before the reply: known from the start
-                message |= {"prompt_tokens": len(job.prompt), "truncated": job.truncated}
-                job.announced = True
-            self.outbox.append(message)
+        piece = self.vocab.piece(token)
+        if job.logprobs is not None:  # read now: the next decode overwrites these logits
+            top = job.request.top_logprobs
+            job.logprobs.add(self.logprobs.read(self.ctx, index, token, top), len(piece))
+        self._emit(job, job.out.feed(piece))
         if job.out.stopped:
             self._finish(slot, "stop")
         elif job.sampled >= job.limit:
             self._finish(slot, "length")
         else:
             job.next_token = token
+
+    def _emit(self, job: Job, text: str) -> None:
+        """Send the text a token released, with the logprobs of the tokens it completes."""
+        logprobs = [] if job.logprobs is None else job.logprobs.release(job.out.released_bytes)
+        if not text and not logprobs:
+            return
+        message: dict[str, Any] = {"id": job.id, "t": text}
+        if logprobs:
+            message["lp"] = logprobs
+        if not job.announced:  # what the API reports before the reply: known from the start
+            message |= {"prompt_tokens": len(job.prompt), "truncated": job.truncated}
+            job.announced = True
+        self.outbox.append(message)
 
     def _finish(self, slot: Slot, reason: str) -> None:
         job = slot.job
@@ -230,6 +244,8 @@ class Engine:
             "truncated": job.truncated,
             "stop_sequence": job.out.matched,
         }
+        if job.logprobs is not None:
+            done["logprobs"] = job.logprobs.release(job.out.released_bytes)
         self.outbox.append({"id": job.id, "done": done})
         slot.release()
 

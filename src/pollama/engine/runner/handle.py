@@ -23,7 +23,9 @@ from pollama.engine.types import (
     CompletionRequest,
     EmbedResult,
     LoadSpec,
+    Logprob,
     ModelMetadata,
+    TokenLogprob,
 )
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,14 @@ def _error(message: dict[str, Any]) -> errors.PollamaError:
     if not (isinstance(cls, type) and issubclass(cls, errors.PollamaError)):
         cls = errors.PollamaError
     return cls(message["error"])
+
+
+def _logprobs(wire: list[list[Any]]) -> list[Logprob]:
+    """Logprobs as `runner.logprobs` sends them: [token, logprob, bytes, [top entries]]."""
+    return [
+        Logprob(token, logprob, tuple(data), tuple(TokenLogprob(t, v, tuple(b)) for t, v, b in top))
+        for token, logprob, data, top in wire
+    ]
 
 
 async def read_frame(reader: asyncio.StreamReader) -> Any | None:
@@ -152,10 +162,13 @@ class ProcessRunner:
                 if "t" in message:
                     if "prompt_tokens" in message:
                         prompt = {k: message[k] for k in ("prompt_tokens", "truncated")}
-                    yield CompletionChunk(text=message["t"], **prompt)
+                    logprobs = _logprobs(message.get("lp", ()))
+                    yield CompletionChunk(text=message["t"], logprobs=logprobs, **prompt)
                 elif "done" in message:
                     finished = True
-                    yield CompletionChunk(done=True, **message["done"])
+                    done = message["done"]
+                    done["logprobs"] = _logprobs(done.get("logprobs", ()))
+                    yield CompletionChunk(done=True, **done)
                     return
                 else:
                     finished = True

@@ -17,7 +17,8 @@ Server -> runner messages (`op` selects):
 Runner -> server messages:
     {"op": "ready", "metadata": {...ModelMetadata...}} once the model is loaded
     {"op": "load_error", "message": str} instead, then the runner exits
-    {"id": n, "t": str}                  a piece of generated text
+    {"id": n, "t": str, "lp"?: [...]}    a piece of generated text, and the logprobs of the
+                                         tokens it completes (when asked, `runner.logprobs`)
     {"id": n, "done": {...}}             the final CompletionChunk's fields
     {"id": n, "result": any}             the answer to tokenize/detokenize/embed/stats
     {"id": n, "error": str, "kind": str} a request failed; kind names a pollama.errors class

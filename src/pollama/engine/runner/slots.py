@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from pollama.engine.runner.logprobs import Pending
 from pollama.engine.runner.sampling import SamplerChain
 from pollama.engine.runner.text import OutputFilter
 from pollama.engine.types import CompletionRequest
@@ -28,6 +29,7 @@ class Job:
     num_ctx: int = 0  # the request's context, at most the runner's
     sampler: SamplerChain | None = None
     out: OutputFilter = field(default_factory=OutputFilter)
+    logprobs: Pending | None = None  # the request asked for them
     generated: list[int] = field(default_factory=list)
     next_token: int | None = None
     prompt_evaluated: int = 0

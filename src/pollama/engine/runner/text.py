@@ -34,7 +34,7 @@ def _stop_prefix_len(text: str, stops: tuple[str, ...]) -> int:
 class OutputFilter:
     """Accumulates token bytes; `feed` returns the text that is safe to emit now."""
 
-    __slots__ = ("_bytes", "_text", "dropped_bytes", "matched", "stops")
+    __slots__ = ("_bytes", "_text", "dropped_bytes", "fed_bytes", "matched", "stops")
 
     def __init__(self, stops: tuple[str, ...] = ()) -> None:
         self._bytes = b""
@@ -42,13 +42,24 @@ class OutputFilter:
         self.stops = tuple(s for s in stops if s)
         self.matched: str | None = None  # the stop string that ended the text
         self.dropped_bytes = 0  # of what was fed: the stop string and all after it, never sent
+        self.fed_bytes = 0
 
     @property
     def stopped(self) -> bool:
         return self.matched is not None
 
+    @property
+    def released_bytes(self) -> int:
+        """How many of the bytes fed are settled: sent as text, or (once stopped) never to be
+        sent. Held-back text is counted by its UTF-8 size, which is its fed size unless it
+        holds replaced invalid bytes, and a stop string's prefix is rarely those."""
+        if self.stopped:
+            return self.fed_bytes - self.dropped_bytes
+        return self.fed_bytes - len(self._bytes) - len(self._text.encode())
+
     def feed(self, piece: bytes) -> str:
         """Add a token's bytes; sets `stopped` when a stop string appears (it is cut off)."""
+        self.fed_bytes += len(piece)
         data = self._bytes + piece
         cut = len(data) - _incomplete_tail(data)
         self._bytes = data[cut:]
