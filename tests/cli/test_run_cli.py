@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pollama.cli.answer import WordWrap, go_duration
+from pollama.cli.answer import THINKING_CLOSES, THINKING_OPENS, WordWrap, go_duration, stream_answer
 from pollama.cli.main import cli
 from pollama.cli.repl import repl
 from pollama.cli.session import Session
 from pollama.client import Client
 from tests.api.generate_helpers import server_with
+from tests.fixtures.tiny_gguf import THINKING_TEMPLATE
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,8 @@ def url(tmp_path_factory: pytest.TempPathFactory, tiny_gguf: Path) -> Iterator[s
     modelfile = (
         f"FROM {tiny_gguf}\nPARAMETER num_predict 6\nPARAMETER num_ctx 256\nPARAMETER seed 42\n"
     )
-    with server_with(root, {"tiny": modelfile}) as base:
+    thinker = f'{modelfile}TEMPLATE """{THINKING_TEMPLATE}"""\n'
+    with server_with(root, {"tiny": modelfile, "thinker": thinker}) as base:
         yield base
 
 
@@ -172,3 +174,37 @@ def test_a_failed_turn_leaves_the_chat_open(url: str, capsys: pytest.CaptureFixt
     captured = capsys.readouterr()
     assert "Error: model 'no-such-model' not found" in captured.err
     assert [m["role"] for m in session.messages] == ["user", "assistant"]
+
+
+def test_thinking_is_shown_between_markers_then_the_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    chunks = [{"t": "Let me ", "c": ""}, {"t": "see.", "c": ""}, {"t": "", "c": "Four."}]
+    final = stream_answer(chunks, lambda c: (c["t"], c["c"]), wordwrap=False)
+    out = capsys.readouterr().out
+    assert out == f"{THINKING_OPENS}Let me see.\n{THINKING_CLOSES}Four.\n"
+    assert (final["thinking"], final["text"]) == ("Let me see.", "Four.")
+    stream_answer(chunks, lambda c: (c["t"], c["c"]), wordwrap=False, show_thinking=False)
+    assert capsys.readouterr().out == "Four.\n"
+
+
+def test_run_shows_a_thinking_models_thoughts(url: str) -> None:
+    """The thinker's prompt ends inside `<think>`, and six random tokens never close it."""
+    code, out, _ = _run(url, "thinker", "hi", "--think")
+    assert code == 0 and out.startswith(THINKING_OPENS) and out.endswith(THINKING_CLOSES + "\n")
+    code, out, _ = _run(url, "thinker", "hi", "--think", "--hidethinking")
+    assert code == 0 and THINKING_OPENS not in out
+    code, out, _ = _run(url, "thinker", "hi", "--think=false")
+    assert code == 0 and THINKING_OPENS not in out
+    code, _, err = _run(url, "tiny", "hi", "--think=high")
+    assert code == 1 and '"tiny" does not support thinking' in err
+
+
+def test_repl_think_commands_and_history(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    session = Session("thinker")
+    repl(Client(url), session, _script("/set think", "hello", "/set think low", "/set nothink"))
+    out = capsys.readouterr().out
+    assert "Set 'think' mode." in out and "Set 'think' mode to 'low'." in out
+    assert "Set 'nothink' mode." in out and session.think is False
+    assert out.count(THINKING_OPENS) == 1
+    assert session.messages[-1]["thinking"] and session.messages[-1]["content"] == ""

@@ -70,24 +70,82 @@ class WordWrap:
         return word
 
 
+# Thinking is shown dimmed, between Ollama's own markers (plain text when piped).
+_GREY, _BOLD, _RESET = "\033[90m", "\033[1m", "\033[0m"
+THINKING_OPENS = "Thinking...\n"
+THINKING_CLOSES = "...done thinking.\n\n"
+
+# A chunk's (thinking, text).
+Parts = Callable[[dict[str, Any]], tuple[str, str]]
+
+
+class _Printer:
+    """Writes the answer: thinking dimmed between its markers, then the text, each wrapped."""
+
+    def __init__(self, wordwrap: bool, show_thinking: bool) -> None:
+        self.tty = _tty()
+        self.width = shutil.get_terminal_size().columns - 1
+        self.wrap = WordWrap(self.width) if wordwrap and self.tty else None
+        self.show_thinking = show_thinking
+        self.thinking = False  # inside the thinking block
+        self.last = ""
+
+    def think(self, text: str) -> None:
+        if not self.show_thinking:
+            return
+        if not self.thinking:
+            self.thinking = True
+            opening = _GREY + _BOLD + THINKING_OPENS + _RESET + _GREY
+            self._echo(opening if self.tty else THINKING_OPENS)
+        self._text(text)
+
+    def say(self, text: str) -> None:
+        if self.thinking:
+            self.end_thinking()
+        self._text(text)
+
+    def end_thinking(self) -> None:
+        self.thinking = False
+        held = self.wrap.flush() if self.wrap else ""
+        newline = "" if (held or self.last).endswith("\n") else "\n"
+        closing = _GREY + _BOLD + THINKING_CLOSES + _RESET if self.tty else THINKING_CLOSES
+        self._echo(held + newline + closing)
+        self.wrap = WordWrap(self.width) if self.wrap else None
+
+    def _text(self, text: str) -> None:
+        self._echo(self.wrap.feed(text) if self.wrap else text)
+
+    def _echo(self, text: str) -> None:
+        if text:
+            self.last = text
+            click.echo(text, nl=False)
+
+
 def stream_answer(
-    chunks: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], str], wordwrap: bool
+    chunks: Iterable[dict[str, Any]], parts: Parts, wordwrap: bool, show_thinking: bool = True
 ) -> dict[str, Any]:
-    """Print each chunk's text as it comes; return the final chunk with the joined text.
+    """Print each chunk's thinking and text as they come; return the final chunk with the
+    joined `text` and `thinking`.
 
     Words are wrapped only on a terminal, as Ollama does, so piped output is the model's.
     """
-    wrap = WordWrap(shutil.get_terminal_size().columns - 1) if wordwrap and _tty() else None
-    parts: list[str] = []
+    printer = _Printer(wordwrap, show_thinking)
+    texts: list[str] = []
+    thoughts: list[str] = []
     last: dict[str, Any] = {}
     for chunk in chunks:
-        text = key(chunk)
+        thinking, text = parts(chunk)
+        if thinking:
+            thoughts.append(thinking)
+            printer.think(thinking)
         if text:
-            parts.append(text)
-            click.echo(wrap.feed(text) if wrap else text, nl=False)
+            texts.append(text)
+            printer.say(text)
         last = chunk
-    click.echo(wrap.flush() if wrap else "")
-    return {**last, "text": "".join(parts)}
+    if printer.thinking:
+        printer.end_thinking()
+    click.echo((printer.wrap.flush() if printer.wrap else "") + (_RESET if printer.tty else ""))
+    return {**last, "text": "".join(texts), "thinking": "".join(thoughts)}
 
 
 def _tty() -> bool:

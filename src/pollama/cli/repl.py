@@ -41,6 +41,8 @@ SET_HELP = """Available Commands:
   /set nowordwrap        Disable wordwrap
   /set format json       Enable JSON mode
   /set noformat          Disable formatting
+  /set think [level]     Enable thinking (levels: low, medium, high)
+  /set nothink           Disable thinking
   /set verbose           Show LLM stats
   /set quiet             Disable LLM stats
 """
@@ -89,6 +91,12 @@ def set_command(session: Session, args: list[str]) -> None:
     elif what == "format" and args[1:] == ["json"]:
         session.format = "json"
         click.echo("Set format to 'json' mode.")
+    elif what == "think":
+        session.think = args[1] if len(args) > 1 else True
+        click.echo(f"Set 'think' mode to '{args[1]}'." if len(args) > 1 else "Set 'think' mode.")
+    elif what == "nothink":
+        session.think = False
+        click.echo("Set 'nothink' mode.")
     elif what == "system" and len(args) > 1:
         session.system = " ".join(args[1:])
         click.echo("Set system message.")

@@ -34,6 +34,16 @@ def run_model(session: Session, prompt: str | None, stdin_text: str | None) -> N
         client.close()
 
 
+def _think_value(flag: str | None) -> bool | str | None:
+    """`--think`'s value as the API takes it: a bool, or a level the server checks."""
+    if flag is None:
+        return None
+    lowered = flag.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return lowered
+
+
 def register(cli: click.Group) -> None:
     """Add `run` to `cli`."""
 
@@ -44,6 +54,14 @@ def register(cli: click.Group) -> None:
     @click.option("--format", "fmt", help='Response format (e.g. "json")')
     @click.option("--keepalive", help='Duration to keep a model loaded (e.g. "5m")')
     @click.option("--nowordwrap", is_flag=True, help="Don't wrap words to the next line")
+    @click.option(
+        "--think",
+        is_flag=False,
+        flag_value="true",
+        default=None,
+        help="Enable thinking mode: true/false or high/medium/low for supported models",
+    )
+    @click.option("--hidethinking", is_flag=True, help="Hide thinking output (if provided)")
     def run(
         model: str,
         prompt: tuple[str, ...],
@@ -51,10 +69,14 @@ def register(cli: click.Group) -> None:
         fmt: str | None,
         keepalive: str | None,
         nowordwrap: bool,
+        think: str | None,
+        hidethinking: bool,
     ) -> None:
         """Run a model"""
         session = Session(model, verbose=verbose, format=fmt, keep_alive=keepalive)
         session.wordwrap = not nowordwrap
+        session.think = _think_value(think)
+        session.hide_thinking = hidethinking
         stdin_text = None if sys.stdin.isatty() else sys.stdin.read()
         try:
             run_model(session, " ".join(prompt) if prompt else None, stdin_text)

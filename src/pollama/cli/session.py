@@ -25,6 +25,8 @@ class Session:
     keep_alive: str | None = None
     wordwrap: bool = True
     history: bool = True  # lines typed are kept in the history file
+    think: bool | str | None = None  # None: the model's default
+    hide_thinking: bool = False
     system: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
@@ -38,6 +40,8 @@ class Session:
             body["keep_alive"] = self.keep_alive
         if self.options:
             body["options"] = dict(self.options)
+        if self.think is not None:
+            body["think"] = self.think
         return body
 
 
@@ -47,7 +51,7 @@ def one_shot(client: Client, session: Session, prompt: str) -> None:
     if session.system:
         body["system"] = session.system
     chunks = client.stream("POST", "/api/generate", body)
-    final = stream_answer(chunks, lambda c: c["response"], session.wordwrap)
+    final = stream_answer(chunks, _generate_parts, session.wordwrap, not session.hide_thinking)
     if session.verbose:
         print_metrics(final)
 
@@ -60,10 +64,22 @@ def chat_turn(client: Client, session: Session, text: str) -> None:
         messages = [{"role": "system", "content": session.system}, *history]
     chunks = client.stream("POST", "/api/chat", session.request(messages=messages))
     try:
-        final = stream_answer(chunks, lambda c: c["message"].get("content", ""), session.wordwrap)
+        final = stream_answer(chunks, _message_parts, session.wordwrap, not session.hide_thinking)
     except KeyboardInterrupt:  # Ctrl+C stops this answer, not the session
         click.echo()
         return
-    session.messages = [*history, {"role": "assistant", "content": final["text"]}]
+    answer = {"role": "assistant", "content": final["text"]}
+    if final["thinking"]:
+        answer["thinking"] = final["thinking"]
+    session.messages = [*history, answer]
     if session.verbose:
         print_metrics(final)
+
+
+def _generate_parts(chunk: dict[str, Any]) -> tuple[str, str]:
+    return chunk.get("thinking") or "", chunk["response"]
+
+
+def _message_parts(chunk: dict[str, Any]) -> tuple[str, str]:
+    message = chunk["message"]
+    return message.get("thinking") or "", message.get("content", "")
