@@ -137,3 +137,15 @@ def test_sandbox_blocks_python_internals() -> None:
 def test_syntax_error() -> None:
     with pytest.raises(TemplateError, match="chat template"):
         PromptTemplate.from_model(None, "{% for %}")
+
+
+@pytest.mark.parametrize(
+    ("think", "expected"),
+    [(None, "unset"), (False, "off"), (True, "on:none"), ("high", "on:high")],
+)
+def test_think_reaches_the_template_with_its_level(think: Any, expected: str) -> None:
+    source = (
+        "{% if enable_thinking is not defined %}unset{% elif enable_thinking %}"
+        "on:{{ reasoning_effort | default('none') }}{% else %}off{% endif %}"
+    )
+    assert PromptTemplate.from_model(None, source).render([], think=think) == expected

@@ -103,8 +103,10 @@ class JinjaTemplate(PromptTemplate):
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
         }
-        if think is not None:
+        if think is not None:  # Qwen 3's switch, and a level for templates that take one
             context["enable_thinking"] = bool(think)
+            if isinstance(think, str):
+                context["reasoning_effort"] = think
         try:
             return self._template.render(**context)
         except jinja2.TemplateError as exc:
