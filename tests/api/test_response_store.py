@@ -15,7 +15,7 @@ def test_keeps_the_newest_and_says_which_were_evicted() -> None:
     assert store.get("resp_a") == ("hi", "hello")  # used: now the newest
     store.put("resp_c", ["y"])
     assert store.get("resp_a") == ("hi", "hello")
-    with pytest.raises(InvalidRequest, match="'resp_b' was evicted: .* last 2 responses"):
+    with pytest.raises(InvalidRequest, match=r"'resp_b' was evicted: .* last 2 responses"):
         store.get("resp_b")
     with pytest.raises(InvalidRequest, match="'resp_zzz' not found"):
         store.get("resp_zzz")
