@@ -104,6 +104,10 @@ class Front:
         # registry.ollama.ai sends parts to its object storage; the front hands each part
         # on to the registry and keeps the registry's next upload URL for `/pending/<id>`.
         self.storage_host: str | None = None
+        # Faults for blob GETs: answer the next `fail_blob_gets` with a 503, and stall the
+        # next one (send `stall_after` bytes, then nothing) until the client gives up.
+        self.fail_blob_gets = 0
+        self.stall_after: int | None = None
         self.storage_authorizations: list[str] = []
         self._uploads: dict[str, tuple[str, str]] = {}  # id -> (upstream path, range)
         self._next: dict[str, str] = {}  # id -> the registry's next upload URL
@@ -137,6 +141,11 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            is_blob = self.command == "GET" and "/blobs/sha256:" in self.path
+            if is_blob and front.fail_blob_gets > 0:
+                front.fail_blob_gets -= 1
+                self._reply(503, {"errors": [{"code": "UNAVAILABLE"}]})
+                return
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
@@ -155,9 +164,18 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
                     if key.lower() not in _HOP:
                         self.send_header(key, value)
                 self.end_headers()
-                is_blob = self.command == "GET" and "/blobs/sha256:" in self.path
+                sent = 0
+                stall_after, front.stall_after = (
+                    (front.stall_after, None) if is_blob else (None, front.stall_after)
+                )
                 for chunk in response.iter_raw(65536):
+                    if stall_after is not None and sent + len(chunk) > stall_after:
+                        self.wfile.flush()
+                        time.sleep(3)  # nothing more on this connection
+                        self.close_connection = True
+                        return
                     self.wfile.write(chunk)
+                    sent += len(chunk)
                     if is_blob:
                         with front.lock:
                             front.blob_bytes += len(chunk)

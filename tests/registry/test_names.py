@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pollama import config
 from pollama.registry.auth import Challenge, Credentials, CredentialStore
 from pollama.registry.errors import HTTPX_ERRORS, TransferFailed, map_httpx_errors
 from pollama.registry.names import Repository
@@ -99,3 +100,22 @@ def test_httpx_errors_leave_the_boundary_as_transfer_failed() -> None:
     with pytest.raises(TransferFailed, match="stalled") as caught, map_httpx_errors():
         raise httpx.ReadTimeout("timed out")
     assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+
+
+@pytest.mark.parametrize(
+    ("value", "rate"),
+    [
+        ("", 0),
+        ("1000", 1000),
+        ("500K", 500_000),
+        ("10MB", 10_000_000),
+        ("1.5g", 1_500_000_000),
+        ("10MiB/s", 10 * 1024 * 1024),
+        ("fast", 0),
+    ],
+)
+def test_max_download_speed_reads_units(
+    monkeypatch: pytest.MonkeyPatch, value: str, rate: int
+) -> None:
+    monkeypatch.setenv("OLLAMA_MAX_DOWNLOAD_SPEED", value)
+    assert config.max_download_speed() == rate

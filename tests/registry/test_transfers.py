@@ -140,3 +140,71 @@ async def test_small_blobs_can_go_up_in_one_put(
         assert (await progress(b, "/api/pull", {"model": name, "insecure": True}))[-1] == {
             "status": "success"
         }
+
+
+async def test_a_client_that_leaves_stops_nothing_another_waits_for(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, _ = front
+    name = await _pushed(front, tmp_path, tiny_gguf, "leaver")
+    digest, size = _model_layer(tmp_path / "a", name)
+    store = Store(tmp_path / "b")
+    slow = RegistrySettings(max_download_speed=600_000)
+    registry = Registry(
+        store, key_path=tmp_path / "key", credentials=CredentialStore(None), settings=slow
+    )
+    counting.blob_bytes = 0
+    staying = registry.pull(ModelName.parse(name), insecure=True)
+    leaving = registry.pull(ModelName.parse(name), insecure=True)
+
+    async def leave() -> None:
+        async for line in leaving:
+            if line.digest == digest and line.completed > 0:
+                break
+        await leaving.aclose()
+
+    async def stay() -> list[str]:
+        return [line.status async for line in staying]
+
+    stayed, _ = await asyncio.gather(stay(), leave())
+    await registry.aclose()
+    assert stayed[-1] == "success"
+    # One download, never restarted: every blob byte crossed the wire once.
+    assert counting.blob_bytes == Store(tmp_path / "a").read_manifest(name)[1].size
+    assert store.blob_is_whole(digest, size)
+
+
+async def test_failed_and_stalled_requests_are_retried_where_they_stopped(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, _ = front
+    name = await _pushed(front, tmp_path, tiny_gguf, "flaky")
+    digest, size = _model_layer(tmp_path / "a", name)
+    quick = RegistrySettings(download=DownloadSettings(retries=3, backoff_s=0.01), stall_s=0.5)
+    counting.fail_blob_gets, counting.stall_after = 2, size // 2
+    counting.blob_bytes = 0
+    try:
+        async with pollama(tmp_path / "b", tmp_path / "key", settings=quick) as b:
+            lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    finally:
+        counting.fail_blob_gets, counting.stall_after = 0, None
+    assert lines[-1] == {"status": "success"}
+    # The stalled GET's bytes were kept: the retry asked only for the rest.
+    assert counting.blob_bytes == Store(tmp_path / "a").read_manifest(name)[1].size
+    assert Store(tmp_path / "b").blob_is_whole(digest, size)
+
+
+async def test_a_registry_that_keeps_failing_fails_the_pull(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, _ = front
+    name = await _pushed(front, tmp_path, tiny_gguf, "down")
+    quick = RegistrySettings(download=DownloadSettings(retries=2, backoff_s=0.01))
+    counting.fail_blob_gets = 3
+    try:
+        async with pollama(tmp_path / "b", tmp_path / "key", settings=quick) as b:
+            lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    finally:
+        counting.fail_blob_gets = 0
+    assert lines[-1]["error"].startswith("503: ")
+    assert not Store(tmp_path / "b").manifest_path(ModelName.parse(name)).exists()

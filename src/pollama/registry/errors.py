@@ -97,7 +97,10 @@ def map_httpx_errors() -> Iterator[None]:
 
 
 def status_error(status: int, body: str) -> RegistryError:
-    """The error for a failed status, in Ollama's words (`makeRequestWithRetry`)."""
+    """The error for a failed status, in Ollama's words (`makeRequestWithRetry`); a busy or
+    failing registry (408, 429, 5xx) is `TransferFailed`, worth another try."""
+    if status in (408, 429) or status >= 500:
+        return TransferFailed(f"{status}: {body.strip()}")
     if status == 404:
         return RegistryNotFound()
     if status == 401:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 
 import anyio
 
@@ -47,8 +48,10 @@ async def pull(
     raw, manifest = await _fetch_manifest(client, repo)
     layers = [*manifest.layers, *([manifest.config] if manifest.config.digest else [])]
     for layer in layers:
-        async for progress in _pull_blob(store, transfers, make_download, repo, layer):
-            yield progress
+        # `aclosing`: a client that leaves stops watching at once, not when GC gets to it.
+        async with aclosing(_pull_blob(store, transfers, make_download, repo, layer)) as blob:
+            async for progress in blob:
+                yield progress
     yield Progress("verifying sha256 digest")
     yield Progress("writing manifest")
     old = await anyio.to_thread.run_sync(store.write_manifest_bytes, name, raw)
@@ -89,5 +92,6 @@ async def _pull_blob(
     ):
         yield Progress(status, digest, layer.size, layer.size)
         return
-    async for completed in transfers.watch(digest, lambda: make_download(repo, layer)):
-        yield Progress(status, digest, layer.size, completed)
+    async with aclosing(transfers.watch(digest, lambda: make_download(repo, layer))) as watch:
+        async for completed in watch:
+            yield Progress(status, digest, layer.size, completed)

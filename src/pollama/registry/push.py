@@ -82,8 +82,9 @@ async def push(
     for layer in layers:
         sources = await anyio.to_thread.run_sync(_mount_sources, store, name, layer)
         blob = _BlobUpload(client, repo, layer, store.blob_path(layer.digest), settings)
-        async for progress in _watch(blob.run(sources), blob):
-            yield progress
+        async with contextlib.aclosing(_watch(blob.run(sources), blob)) as statuses:
+            async for progress in statuses:
+                yield progress
     yield Progress("pushing manifest")
     body = manifest.to_bytes().rstrip(b"\n")
     await client.request(
