@@ -201,3 +201,30 @@ async def test_push_to_the_library_namespace_gets_ollamas_error(
             "are authorized to push to it"
         },
     ]
+
+
+@pytest.mark.parametrize("noprune", [False, True])
+async def test_a_pull_that_replaces_layers_removes_the_unused_ones(
+    front: tuple[Front, str],
+    tmp_path: Path,
+    tiny_gguf: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    noprune: bool,
+) -> None:
+    _, host = front
+    name = f"{host}/test/versions-{int(noprune)}:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name, system="version one")
+    async with pollama(tmp_path / "a", tmp_path / "key") as a:
+        await progress(a, "/api/push", {"model": name, "insecure": True})
+        async with pollama(tmp_path / "b", tmp_path / "key") as b:
+            await progress(b, "/api/pull", {"model": name, "insecure": True})
+            old_system = _layers(tmp_path / "b", name)[1][0]
+            create_tiny(tmp_path / "a", tiny_gguf, name, system="version two")
+            await progress(a, "/api/push", {"model": name, "insecure": True})
+            if noprune:
+                monkeypatch.setenv("OLLAMA_NOPRUNE", "1")
+            lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    assert ("removing unused layers" in statuses(lines)) is not noprune
+    assert lines[-1] == {"status": "success"}
+    assert Store(tmp_path / "b").has_blob(old_system) is noprune
+    assert Store(tmp_path / "b").get_model(name).system == "version two"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import anyio
 import httpx
 
+from pollama.errors import StoreError
 from pollama.registry.client import RegistryClient
 from pollama.registry.errors import DigestMismatch, TransferFailed, status_error
 from pollama.registry.names import Repository
@@ -82,6 +83,12 @@ class BlobDownload:
         return sum(part.completed for part in self.parts)
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        except OSError as exc:  # the store's disk, not the network: say so
+            raise StoreError(f"downloading {self.digest}: {exc}") from exc
+
+    async def _run(self) -> None:
         partials = self.store.partials
         parts = await anyio.to_thread.run_sync(partials.load, self.digest, self.total)
         if parts is None:
