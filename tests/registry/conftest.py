@@ -71,6 +71,23 @@ def create_tiny(root: Path, gguf: Path, name: str, **fields: object) -> None:
         pass
 
 
+async def push_tiny(
+    tmp_path: Path,
+    gguf: Path,
+    name: str,
+    *,
+    docker_config: Path | None = None,
+    settings: RegistrySettings | None = None,
+    **fields: object,
+) -> list[dict]:
+    """Create `name` from the tiny GGUF in the store `tmp_path/a` and push it from there."""
+    create_tiny(tmp_path / "a", gguf, name, **fields)
+    async with pollama(
+        tmp_path / "a", tmp_path / "key", docker_config=docker_config, settings=settings
+    ) as a:
+        return await progress(a, "/api/push", {"model": name, "insecure": True})
+
+
 async def progress(client: httpx.AsyncClient, path: str, body: dict[str, object]) -> list[dict]:
     """The NDJSON lines of a streamed pull or push."""
     response = await client.post(path, json=body, timeout=120)

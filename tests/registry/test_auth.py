@@ -13,7 +13,7 @@ from pollama.registry import RegistrySettings
 from pollama.registry.push import UploadSettings
 from pollama.store import Store
 from tests.fixtures.server import free_port
-from tests.registry.conftest import create_tiny, pollama, progress
+from tests.registry.conftest import create_tiny, pollama, progress, push_tiny
 from tests.registry.front import ISSUER, SERVICE, Front, TokenSigner, front_of
 from tests.registry.registries import docker_config, docker_registry, htpasswd_line
 
@@ -129,9 +129,7 @@ async def test_blobs_redirected_to_a_cdn_are_fetched_there_without_credentials(
     front, host = token_registry
     name = f"{host}/team/cdn:latest"
     config = docker_config(tmp_path / "docker", host, USER, PASSWORD)
-    create_tiny(tmp_path / "a", tiny_gguf, name)
-    async with pollama(tmp_path / "a", tmp_path / "key", docker_config=config) as a:
-        await progress(a, "/api/push", {"model": name, "insecure": True})
+    await push_tiny(tmp_path, tiny_gguf, name, docker_config=config)
     front.cdn = host.replace("127.0.0.1", "localhost")  # another origin, the same front
     front.cdn_authorizations.clear()
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from pollama.store import ModelName, Store
 from tests.api.generate_helpers import TINY_OPTIONS
-from tests.registry.conftest import create_tiny, pollama, progress, statuses
+from tests.registry.conftest import create_tiny, pollama, progress, push_tiny, statuses
 from tests.registry.front import Front
 
 
@@ -83,10 +83,9 @@ async def test_pull_of_a_present_model_fetches_no_blob(
 ) -> None:
     counting, host = front
     name = f"{host}/test/present:latest"
-    create_tiny(tmp_path / "a", tiny_gguf, name)
+    await push_tiny(tmp_path, tiny_gguf, name)
+    counting.blob_bytes = 0
     async with pollama(tmp_path / "a", tmp_path / "key") as a:
-        await progress(a, "/api/push", {"model": name, "insecure": True})
-        counting.blob_bytes = 0
         again = await progress(a, "/api/pull", {"model": name, "insecure": True})
     assert counting.blob_bytes == 0
     per_blob = [line for line in again if "digest" in line]
@@ -115,9 +114,7 @@ async def test_a_corrupted_blob_is_downloaded_again(
 ) -> None:
     counting, host = front
     name = f"{host}/test/repair:latest"
-    create_tiny(tmp_path / "a", tiny_gguf, name)
-    async with pollama(tmp_path / "a", tmp_path / "key") as a:
-        await progress(a, "/api/push", {"model": name, "insecure": True})
+    await push_tiny(tmp_path, tiny_gguf, name)
     model_digest, model_size = _layers(tmp_path / "a", name)[0]
     async with pollama(tmp_path / "b", tmp_path / "key") as b:
         await progress(b, "/api/pull", {"model": name, "insecure": True})
@@ -137,9 +134,7 @@ async def test_a_blob_that_does_not_match_its_digest_is_refused(
 ) -> None:
     counting, host = front
     name = f"{host}/test/tampered:latest"
-    create_tiny(tmp_path / "a", tiny_gguf, name, system="a system prompt only this test uses")
-    async with pollama(tmp_path / "a", tmp_path / "key") as a:
-        await progress(a, "/api/push", {"model": name, "insecure": True})
+    await push_tiny(tmp_path, tiny_gguf, name, system="a system prompt only this test uses")
     system_digest = _layers(tmp_path / "a", name)[1][0]
     assert counting.storage is not None
     stored = next(counting.storage.rglob(f"{system_digest.removeprefix('sha256:')}/data"))
@@ -213,17 +208,14 @@ async def test_a_pull_that_replaces_layers_removes_the_unused_ones(
 ) -> None:
     _, host = front
     name = f"{host}/test/versions-{int(noprune)}:latest"
-    create_tiny(tmp_path / "a", tiny_gguf, name, system="version one")
-    async with pollama(tmp_path / "a", tmp_path / "key") as a:
-        await progress(a, "/api/push", {"model": name, "insecure": True})
-        async with pollama(tmp_path / "b", tmp_path / "key") as b:
-            await progress(b, "/api/pull", {"model": name, "insecure": True})
-            old_system = _layers(tmp_path / "b", name)[1][0]
-            create_tiny(tmp_path / "a", tiny_gguf, name, system="version two")
-            await progress(a, "/api/push", {"model": name, "insecure": True})
-            if noprune:
-                monkeypatch.setenv("OLLAMA_NOPRUNE", "1")
-            lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    await push_tiny(tmp_path, tiny_gguf, name, system="version one")
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        await progress(b, "/api/pull", {"model": name, "insecure": True})
+        old_system = _layers(tmp_path / "b", name)[1][0]
+        await push_tiny(tmp_path, tiny_gguf, name, system="version two")
+        if noprune:
+            monkeypatch.setenv("OLLAMA_NOPRUNE", "1")
+        lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
     assert ("removing unused layers" in statuses(lines)) is not noprune
     assert lines[-1] == {"status": "success"}
     assert Store(tmp_path / "b").has_blob(old_system) is noprune

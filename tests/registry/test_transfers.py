@@ -11,7 +11,7 @@ from pollama.registry.auth import CredentialStore
 from pollama.registry.download import DownloadSettings
 from pollama.registry.push import UploadSettings
 from pollama.store import ModelName, Store
-from tests.registry.conftest import create_tiny, pollama, progress
+from tests.registry.conftest import create_tiny, pollama, progress, push_tiny
 from tests.registry.front import Front
 
 SMALL_PARTS = DownloadSettings(min_part=64 * 1024, max_part=64 * 1024, max_streams=4)
@@ -23,11 +23,8 @@ def _model_layer(root: Path, name: str) -> tuple[str, int]:
 
 
 async def _pushed(front: tuple[Front, str], tmp_path: Path, gguf: Path, model: str) -> str:
-    _, host = front
-    name = f"{host}/test/{model}:latest"
-    create_tiny(tmp_path / "a", gguf, name)
-    async with pollama(tmp_path / "a", tmp_path / "key") as a:
-        await progress(a, "/api/push", {"model": name, "insecure": True})
+    name = f"{front[1]}/test/{model}:latest"
+    await push_tiny(tmp_path, gguf, name)
     return name
 
 
