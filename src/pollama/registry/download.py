@@ -12,17 +12,24 @@
    row that brought nothing, waiting `backoff_s * 2**try` (capped at 30 s) between them.
 4. Verify: the whole file's sha256 must equal the digest, or the partial is removed and the
    pull fails with Ollama's `digest mismatch` error; only then is it renamed into place.
+   The bytes that arrive in order from the start are hashed as they are written, so only
+   the rest is read back (nothing, for a blob fetched in one part).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
-import anyio
 import httpx
 
 from pollama.errors import StoreError
@@ -32,9 +39,10 @@ from pollama.registry.names import Repository
 from pollama.registry.throttle import Throttle
 from pollama.store import Store
 from pollama.store.partials import Part, plan_parts
-from pollama.store.verified import sha256_of
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SAVE_EVERY_S = 1.0
 _WRITE_RUN = 1 << 20
@@ -77,6 +85,9 @@ class BlobDownload:
         self.throttle = throttle
         self.settings = settings
         self.parts: list[Part] = []
+        # The sha256 of the blob's first `hashed` bytes, fed as they are written in order, so
+        # verifying after the download reads only what lies beyond (nothing, for one part).
+        self.prefix = _Prefix()
 
     @property
     def completed(self) -> int:
@@ -90,14 +101,14 @@ class BlobDownload:
 
     async def _run(self) -> None:
         partials = self.store.partials
-        parts = await anyio.to_thread.run_sync(partials.load, self.digest, self.total)
+        parts = await off_loop(partials.load, self.digest, self.total)
         if parts is None:
             parts = plan_parts(self.total, self.settings.part_size(self.total))
-            await anyio.to_thread.run_sync(partials.start, self.digest, parts)
+            await off_loop(partials.start, self.digest, parts)
         else:
             log.info("resuming %s at %d of %d bytes", self.digest, _sum(parts), self.total)
         self.parts = parts
-        fd = await anyio.to_thread.run_sync(os.open, partials.data_path(self.digest), os.O_RDWR)
+        fd = await off_loop(os.open, partials.data_path(self.digest), os.O_RDWR)
         streams = asyncio.Semaphore(self.settings.max_streams)
         tasks = [asyncio.create_task(self._fetch(fd, p, streams)) for p in parts if not p.done]
         try:
@@ -110,12 +121,12 @@ class BlobDownload:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
-            await anyio.to_thread.run_sync(os.close, fd)
-        await anyio.to_thread.run_sync(self._verify_and_finish)
+            await off_loop(os.close, fd)
+        await off_loop(self._verify_and_finish)
 
     def _verify_and_finish(self) -> None:
         partials = self.store.partials
-        actual = sha256_of(partials.data_path(self.digest))
+        actual = self.prefix.finish(partials.data_path(self.digest))
         if actual != self.digest:
             partials.discard(self.digest)
             raise DigestMismatch(self.digest, actual)
@@ -147,7 +158,7 @@ class BlobDownload:
         end = part.offset + part.size - 1
         headers = {"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}
         url = self.repo.blob_url(self.digest)
-        writer = _PartWriter(self.store, self.digest, fd, part)
+        writer = _PartWriter(self.store, self.digest, fd, part, self.prefix)
         try:
             async with self.client.open("GET", url, self.repo, headers=headers) as response:
                 skip = _bytes_to_skip(response.status_code, response.headers, start)
@@ -185,11 +196,12 @@ def _bytes_to_skip(status: int, headers: httpx.Headers, start: int) -> int:
 class _PartWriter:
     """Writes a part's bytes in runs off the event loop, saving progress every second."""
 
-    def __init__(self, store: Store, digest: str, fd: int, part: Part) -> None:
+    def __init__(self, store: Store, digest: str, fd: int, part: Part, prefix: _Prefix) -> None:
         self.store = store
         self.digest = digest
         self.fd = fd
         self.part = part
+        self.prefix = prefix
         self.buffer = bytearray()
         self.saved_at = time.monotonic()
 
@@ -200,35 +212,71 @@ class _PartWriter:
     async def add(self, chunk: bytes) -> None:
         self.buffer += chunk
         if len(self.buffer) >= _WRITE_RUN:
-            await self._write()
+            data, self.buffer = bytes(self.buffer), bytearray()
+            await off_loop(self._write, data)
         if time.monotonic() - self.saved_at >= SAVE_EVERY_S:
-            await self._save()
-
-    async def _write(self) -> None:
-        data, self.buffer = bytes(self.buffer), bytearray()
-        offset = self.part.offset + self.part.completed
-        # Not cancellable while the thread runs: the fd must outlive every write.
-        await anyio.to_thread.run_sync(_pwrite_all, self.fd, data, offset)
-        self.part.completed += len(data)
-
-    async def _save(self) -> None:
-        await anyio.to_thread.run_sync(os.fdatasync, self.fd)
-        await anyio.to_thread.run_sync(self.store.partials.save, self.digest, self.part)
-        self.saved_at = time.monotonic()
+            await off_loop(self._save)
 
     async def close(self) -> None:
-        """Write what is buffered and save, even when the transfer was cut off."""
-        with anyio.CancelScope(shield=True):
-            if self.buffer:
-                await self._write()
-            await self._save()
+        """Write what is buffered and save, even when the transfer was cut off: one call in
+        a thread, which a cancellation lets finish."""
+        data, self.buffer = bytes(self.buffer), bytearray()
+        await off_loop(self._write_and_save, data)
+
+    def _write_and_save(self, data: bytes) -> None:
+        self._write(data)
+        self._save()
+
+    def _write(self, data: bytes) -> None:
+        """Write `data` where the part's bytes end, then count them."""
+        offset = self.part.offset + self.part.completed
+        self.prefix.feed(data, offset)
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self.fd, view, offset)
+            view, offset = view[written:], offset + written
+        self.part.completed += len(data)
+
+    def _save(self) -> None:
+        """Flush the bytes, then record them: `Completed` never counts what is not on disk."""
+        os.fdatasync(self.fd)
+        self.store.partials.save(self.digest, self.part)
+        self.saved_at = time.monotonic()
 
 
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        view, offset = view[written:], offset + written
+async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a worker thread. A cancellation waits for the call to end before it goes
+    on, so a file descriptor being written is never closed under the write, and a save that
+    began is never half done."""
+    future = asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])
+        raise
+
+
+class _Prefix:
+    """A running sha256 of a blob's leading bytes, for bytes that arrive in order."""
+
+    def __init__(self) -> None:
+        self.hasher = hashlib.sha256()
+        self.hashed = 0
+        self._lock = threading.Lock()  # parts write from several worker threads
+
+    def feed(self, data: bytes, offset: int) -> None:
+        with self._lock:
+            if offset == self.hashed:  # only the run that continues the prefix
+                self.hasher.update(data)
+                self.hashed += len(data)
+
+    def finish(self, path: Path) -> str:
+        """`sha256:<hex>` of the whole file: the prefix, then the rest read from disk."""
+        with path.open("rb") as f:
+            f.seek(self.hashed)
+            while chunk := f.read(1 << 22):
+                self.hasher.update(chunk)
+        return f"sha256:{self.hasher.hexdigest()}"
 
 
 def _sum(parts: list[Part]) -> int:
