@@ -22,6 +22,7 @@ PS_FIELDS = {
     "expires_at",
     "size_vram",
     "context_length",
+    "num_parallel",
 }
 
 
@@ -53,6 +54,7 @@ def test_ps_shows_loaded_models_as_ollama_does(isolated_store: Path, tiny_gguf: 
         assert model["details"] == tag["details"]
         assert model["size"] > 0 and model["size_vram"] == 0
         assert model["context_length"] == 512
+        assert model["num_parallel"] == 4  # OLLAMA_NUM_PARALLEL's default
         left = _expires(model) - datetime.now(UTC)
         assert timedelta(minutes=9) < left <= timedelta(minutes=10)
 

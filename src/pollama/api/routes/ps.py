@@ -54,6 +54,7 @@ def _entry(store: Any, loaded: LoadedModel, now: datetime) -> ProcessModelRespon
         expires_at=expires.astimezone(),  # Go writes local time
         size_vram=loaded.size_vram,
         context_length=loaded.spec.options.num_ctx,
+        num_parallel=max(1, loaded.spec.options.num_parallel),
     )
 
 

@@ -9,7 +9,11 @@ from pollama.api.schemas.models import ModelDetails
 
 
 class ProcessModelResponse(ReplyModel):
-    """One loaded model. `size_vram` is 0 on a CPU; `context_length` is per slot."""
+    """One loaded model. `size_vram` is 0 on a CPU; `context_length` is per slot.
+
+    `num_parallel` is pollama's own: how many requests the model serves at once (its slots),
+    so a client can size its concurrency. Ollama's entries have no such field.
+    """
 
     name: str
     model: str
@@ -19,6 +23,7 @@ class ProcessModelResponse(ReplyModel):
     expires_at: GoTime
     size_vram: int
     context_length: int
+    num_parallel: int
 
 
 class ProcessResponse(BaseModel):
