@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from pollama import limits
 from pollama.errors import InvalidRequest
 
 GGUF_MAGIC = b"GGUF"
@@ -117,10 +118,28 @@ class GGUFInfo:
 
 
 class _Cursor:
+    """Reads a GGUF header, believing no count or length the file has not room for.
+
+    Every length is checked against the bytes left before anything is allocated or looped
+    over, so a lying header fails at once with the field at fault, never after gigabytes.
+    """
+
     def __init__(self, data: mmap.mmap | bytes, max_array: int) -> None:
         self.data = data
         self.pos = 0
         self.max_array = max_array
+        self.nesting = 0
+
+    @property
+    def left(self) -> int:
+        return len(self.data) - self.pos
+
+    def room(self, count: int, item_size: int, what: str) -> None:
+        """Refuse `count` items of at least `item_size` bytes if the file cannot hold them."""
+        if count < 0 or count * item_size > self.left:
+            raise InvalidRequest(
+                f"invalid GGUF file: {what} claims {count} entries, more than the file holds"
+            )
 
     def unpack(self, fmt: str) -> Any:
         value = struct.unpack_from(fmt, self.data, self.pos)[0]
@@ -129,6 +148,9 @@ class _Cursor:
 
     def string(self) -> str:
         length = self.unpack("<Q")
+        self.room(length, 1, "a string")
+        if length > limits.GGUF_MAX_STRING_BYTES:
+            raise InvalidRequest(f"invalid GGUF file: a string of {length} bytes")
         raw = bytes(self.data[self.pos : self.pos + length])
         self.pos += length
         return raw.decode("utf-8", errors="replace")
@@ -146,14 +168,24 @@ class _Cursor:
 
     def array(self) -> Any:
         kind, length = self.unpack("<I"), self.unpack("<Q")
-        if length > self.max_array:
-            if kind in _SCALARS:
-                self.pos += struct.calcsize(_SCALARS[kind]) * length
-            else:
-                for _ in range(length):
-                    self.value(kind)
-            return LongArray(length)
-        return [self.value(kind) for _ in range(length)]
+        if kind not in (*_SCALARS, _STRING, _ARRAY):
+            raise InvalidRequest(f"invalid GGUF value type {kind}")
+        # The least an item can take: a scalar's size, a string's or array's length field.
+        self.room(length, struct.calcsize(_SCALARS[kind]) if kind in _SCALARS else 8, "an array")
+        self.nesting += 1
+        if self.nesting > limits.GGUF_MAX_ARRAY_NESTING:
+            raise InvalidRequest("invalid GGUF file: arrays nest too deeply")
+        try:
+            if length > self.max_array:
+                if kind in _SCALARS:
+                    self.pos += struct.calcsize(_SCALARS[kind]) * length
+                else:
+                    for _ in range(length):
+                        self.value(kind)
+                return LongArray(length)
+            return [self.value(kind) for _ in range(length)]
+        finally:
+            self.nesting -= 1
 
 
 def _parse(data: mmap.mmap | bytes, max_array: int) -> GGUFInfo:
@@ -165,18 +197,55 @@ def _parse(data: mmap.mmap | bytes, max_array: int) -> GGUFInfo:
     if version < 2:
         raise InvalidRequest(f"unsupported GGUF version {version}")
     n_tensors, n_kv = cursor.unpack("<Q"), cursor.unpack("<Q")
+    # A key/value takes at least 12 bytes (key length, value type), a tensor 24.
+    cursor.room(n_kv, 12, "the key/value count")
+    cursor.room(n_tensors, 24, "the tensor count")
     metadata: dict[str, Any] = {}
     for _ in range(n_kv):
         key = cursor.string()
         metadata[key] = cursor.value(cursor.unpack("<I"))
     tensors = []
+    offsets = []
     for _ in range(n_tensors):
         name = cursor.string()
-        dims = tuple(cursor.unpack("<Q") for _ in range(cursor.unpack("<I")))
+        n_dims = cursor.unpack("<I")
+        if n_dims > limits.GGUF_MAX_DIMS:
+            raise InvalidRequest(f"invalid GGUF file: tensor {name!r} has {n_dims} dimensions")
+        dims = tuple(cursor.unpack("<Q") for _ in range(n_dims))
         kind = cursor.unpack("<I")
-        cursor.unpack("<Q")
+        offsets.append(cursor.unpack("<Q"))
         tensors.append(TensorInfo(name, dims, kind))
+    _check_tensor_data(metadata, tensors, offsets, cursor.pos, len(data))
     return GGUFInfo(metadata, tuple(tensors))
+
+
+def _check_tensor_data(
+    metadata: dict[str, Any],
+    tensors: list[TensorInfo],
+    offsets: list[int],
+    header_end: int,
+    file_size: int,
+) -> None:
+    """Every tensor has a known type and lies, aligned, inside the file (as llama.cpp checks
+    before it maps the data, but with the tensor named)."""
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    alignment = metadata.get("general.alignment", 32)
+    if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+        raise InvalidRequest(f"invalid GGUF file: alignment {alignment!r}")
+    data_start = -(-header_end // alignment) * alignment
+    for tensor, offset in zip(tensors, offsets, strict=True):
+        try:
+            block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(tensor.type)]
+        except (ValueError, KeyError):
+            raise InvalidRequest(
+                f"invalid GGUF file: tensor {tensor.name!r} has unknown type {tensor.type}"
+            ) from None
+        if tensor.shape and tensor.shape[0] % block:
+            raise InvalidRequest(f"invalid GGUF file: tensor {tensor.name!r} has a bad shape")
+        size = tensor.elements // block * block_bytes
+        if offset % alignment or data_start + offset + size > file_size:
+            raise InvalidRequest(f"invalid GGUF file: tensor {tensor.name!r} lies outside the file")
 
 
 def is_gguf(path: Path) -> bool:
@@ -200,10 +269,11 @@ def _read_cached(path: Path, _mtime_ns: int, _size: int, max_array: int) -> GGUF
 def read_gguf(path: Path, *, full_arrays: bool = False) -> GGUFInfo:
     """The header of the GGUF at `path`, cached by path, mtime and size.
 
-    Arrays longer than `MAX_KEPT_ARRAY` come back as `LongArray` unless `full_arrays`.
+    Arrays longer than `MAX_KEPT_ARRAY` come back as `LongArray` unless `full_arrays`
+    (then only those longer than `GGUF_MAX_FULL_ARRAY`, far more than any vocabulary).
     """
     stat = path.stat()
-    limit = 1 << 62 if full_arrays else MAX_KEPT_ARRAY
+    limit = limits.GGUF_MAX_FULL_ARRAY if full_arrays else MAX_KEPT_ARRAY
     return _read_cached(Path(path), stat.st_mtime_ns, stat.st_size, limit)
 
 

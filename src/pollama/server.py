@@ -101,7 +101,7 @@ def serve(grace: float = SHUTDOWN_GRACE_S) -> None:
     # As `ollama serve`: unreferenced blobs and stale partial downloads go at start-up.
     store.prune()
     scheduler = Scheduler()
-    app = create_app(store, scheduler)
     host = config.host()
+    app = create_app(store, scheduler, listen_host=host.host)
     cfg = uvicorn.Config(app, host=host.host, port=host.port, log_level="warning")
     _Server(cfg, scheduler, grace).run()

@@ -12,7 +12,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from pollama import __version__, config
 from pollama.api.errors import install_error_handlers
-from pollama.api.middleware import BodiesAreJson, RejectForeignOrigins, origin_pattern
+from pollama.api.middleware import (
+    BodiesAreJson,
+    LimitBodies,
+    RefuseForeignHosts,
+    RejectForeignOrigins,
+    origin_pattern,
+)
 from pollama.api.routes import ROUTERS
 from pollama.registry import Registry
 
@@ -41,11 +47,18 @@ _ALLOWED_HEADERS = [
 ]
 
 
-def create_app(store: Any, scheduler: Any, registry: Registry | None = None) -> FastAPI:
+def create_app(
+    store: Any,
+    scheduler: Any,
+    registry: Registry | None = None,
+    listen_host: str | None = None,
+) -> FastAPI:
     """Build the app around a model store, a scheduler and a registry client (test seams;
     the registry defaults to one configured from the environment).
 
-    The scheduler's `shutdown()` runs when the app stops, so runners never outlive the server.
+    `listen_host` is the address the server is bound to (`OLLAMA_HOST`'s by default): bound to
+    loopback, it answers only requests addressed to this machine. The scheduler's
+    `shutdown()` runs when the app stops, so runners never outlive the server.
     """
     registry = registry or Registry.from_config(store)
 
@@ -63,8 +76,10 @@ def create_app(store: Any, scheduler: Any, registry: Registry | None = None) -> 
     app.state.scheduler = scheduler
     app.state.registry = registry
     allowed = origin_pattern(config.origins())
-    # The last added runs first: foreign origins are refused before anything else.
+    # The last added runs first: foreign hosts, then foreign origins, are refused before
+    # anything else; bodies are measured before any route reads them.
     app.add_middleware(BodiesAreJson)
+    app.add_middleware(LimitBodies)
     app.add_middleware(
         CORSMiddleware,
         allow_origin_regex=allowed.pattern,
@@ -72,6 +87,7 @@ def create_app(store: Any, scheduler: Any, registry: Registry | None = None) -> 
         allow_headers=_ALLOWED_HEADERS,
     )
     app.add_middleware(RejectForeignOrigins, allowed=allowed)
+    app.add_middleware(RefuseForeignHosts, listen_host=listen_host or config.host().host)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

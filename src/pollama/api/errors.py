@@ -21,10 +21,16 @@ from pollama.errors import PollamaError
 
 log = logging.getLogger(__name__)
 
-_OPENAI_TYPES = {400: "invalid_request_error", 404: "not_found_error", 503: "api_error"}
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    404: "not_found_error",
+    413: "invalid_request_error",
+    503: "api_error",
+}
 _ANTHROPIC_TYPES = {
     400: "invalid_request_error",
     404: "not_found_error",
+    413: "request_too_large",
     503: "overloaded_error",
 }
 

@@ -2,13 +2,19 @@
 
 Maps are read with `missingkey=zero`, as Ollama parses its templates: a missing key is nil,
 which prints as `<no value>` and is false.
+
+A template comes with a model, so it is held to limits Go does not set: at most
+`MAX_PROMPT_BYTES` of output, `TEMPLATE_TIME_S` of time (checked every few hundred nodes, so
+`{{range 1000000000}}` stops too) and `MAX_TEMPLATE_DEPTH` nested `{{template}}` calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from pollama import limits
 from pollama.prompt.gotemplate import nodes as n
 from pollama.prompt.gotemplate.errors import TemplateError
 from pollama.prompt.gotemplate.functions import FuncError
@@ -16,7 +22,7 @@ from pollama.prompt.gotemplate.gotypes import Struct, is_true, sprint_value, typ
 from pollama.prompt.gotemplate.parse import Tree
 
 _MISSING = object()  # "no final value from the pipeline", distinct from nil
-MAX_DEPTH = 100_000  # Go's maxExecDepth guards {{template}} recursion the same way
+_CLOCK_EVERY = 256  # nodes walked between looks at the clock
 
 
 class _Break(Exception):
@@ -37,6 +43,9 @@ class _State:
         self.vars: list[tuple[str, Any]] = []
         self.node: n.Node | None = None
         self.depth = 0
+        self.size = 0
+        self.steps = 0
+        self.deadline = time.monotonic() + limits.TEMPLATE_TIME_S
 
     def error(self, msg: str) -> TemplateError:
         node = self.node
@@ -68,17 +77,29 @@ class _State:
 
     # --- statements ------------------------------------------------------------------
 
+    def write(self, text: str) -> None:
+        self.size += len(text)
+        if self.size > limits.MAX_PROMPT_BYTES:
+            raise self.error(f"output is longer than {limits.MAX_PROMPT_BYTES} bytes")
+        self.out.append(text)
+
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
+            raise self.error(f"execution took longer than {limits.TEMPLATE_TIME_S:g} s")
+
     def walk(self, dot: Any, node: n.Node) -> None:
         self.node = node
+        self.tick()
         if isinstance(node, n.ListNode):
             for child in node.nodes:
                 self.walk(dot, child)
         elif isinstance(node, n.TextNode):
-            self.out.append(node.text)
+            self.write(node.text)
         elif isinstance(node, n.ActionNode):
             value = self.eval_pipeline(dot, node.pipe)
             if not node.pipe.decl:
-                self.out.append("<no value>" if value is None else sprint_value(value))
+                self.write("<no value>" if value is None else sprint_value(value))
         elif isinstance(node, n.RangeNode):
             self.walk_range(dot, node)
         elif isinstance(node, (n.IfNode, n.WithNode)):
@@ -108,12 +129,13 @@ class _State:
         try:
             value = self.eval_pipeline(dot, node.pipe)
             items = self._range_items(value)
-            if not items:
+            if items is None:
                 if node.else_list is not None:
                     self.walk(dot, node.else_list)
                 return
             body_mark = len(self.vars)
             for key, elem in items:
+                self.tick()
                 self._set_range_vars(node.pipe, key, elem)
                 try:
                     self.walk(elem, node.list)
@@ -126,15 +148,19 @@ class _State:
         finally:
             self.pop(mark)
 
-    def _range_items(self, value: Any) -> list[tuple[Any, Any]]:
-        if value is None:
-            return []
+    def _range_items(self, value: Any) -> Iterable[tuple[Any, Any]] | None:
+        """(key, element) pairs to range over, or None when there are none (`{{else}}`).
+
+        An integer is counted lazily, so a huge one costs time (which is limited), not memory.
+        """
+        if isinstance(value, int) and not isinstance(value, bool):
+            return zip(range(value), range(value), strict=True) if value > 0 else None
+        if not value and (value is None or isinstance(value, (Mapping, list, tuple))):
+            return None
         if isinstance(value, Mapping):
             return [(k, value[k]) for k in sorted(value)]
         if isinstance(value, (list, tuple)):
             return list(enumerate(value))
-        if isinstance(value, int) and not isinstance(value, bool):
-            return [(i, i) for i in range(value)]
         raise self.error(f"range can't iterate over {sprint_value(value)}")
 
     def _set_range_vars(self, pipe: n.PipeNode, key: Any, elem: Any) -> None:
@@ -155,8 +181,8 @@ class _State:
         if body is None:
             raise self.error(f'no such template "{node.name}"')
         self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error("exceeded maximum template depth")
+        if self.depth > limits.MAX_TEMPLATE_DEPTH:
+            raise self.error(f"exceeded maximum template depth ({limits.MAX_TEMPLATE_DEPTH})")
         new_dot = self.eval_pipeline(dot, node.pipe) if node.pipe else None
         saved, self.vars = self.vars, [("$", new_dot)]
         try:
@@ -285,5 +311,8 @@ def execute(tree: Tree, data: Any, funcs: Mapping[str, Callable[..., Any]]) -> s
     """Run `tree` with `data` as dot and `$`; raises `TemplateError` on failure."""
     state = _State(tree, funcs)
     state.push("$", data)
-    state.walk(data, tree.root)
+    try:
+        state.walk(data, tree.root)
+    except RecursionError:
+        raise state.error("template nests too deeply") from None
     return "".join(state.out)

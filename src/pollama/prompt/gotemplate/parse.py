@@ -336,4 +336,7 @@ class _Parser:
 
 def parse(src: str, funcs: Collection[str]) -> Tree:
     """Parse `src`; `funcs` names the functions the template may call."""
-    return _Parser(src, funcs).parse()
+    try:
+        return _Parser(src, funcs).parse()
+    except RecursionError:
+        raise TemplateError("template nests too deeply") from None
