@@ -58,12 +58,14 @@ def _tojson(
     )
 
 
-def _check_size(value: Any) -> Any:
-    if (
-        isinstance(value, (str, bytes, list, tuple, dict, range))
-        and len(value) > limits.MAX_PROMPT_BYTES
-    ):
+def _check_length(length: int) -> None:
+    if length > limits.MAX_PROMPT_BYTES:
         raise SecurityError(f"a value longer than {limits.MAX_PROMPT_BYTES} was made")
+
+
+def _check_size(value: Any) -> Any:
+    if isinstance(value, (str, bytes, list, tuple, dict)):
+        _check_length(len(value))
     return value
 
 
@@ -76,8 +78,7 @@ def _check_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 
 def _check_replace(text: Any, new: Any) -> None:
     """`replace` can multiply a string's length in one call: refuse before it runs."""
-    if len(str(text)) * max(1, len(str(new))) > limits.MAX_PROMPT_BYTES:
-        raise SecurityError(f"a value longer than {limits.MAX_PROMPT_BYTES} was made")
+    _check_length(len(str(text)) * max(1, len(str(new))))
 
 
 def _replace_filter(eval_ctx: Any, value: Any, old: Any, new: Any, count: int | None = None) -> Any:
@@ -124,7 +125,7 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
         if operator == "*":
             seq, count = (left, right) if isinstance(right, int) else (right, left)
             if isinstance(count, int) and hasattr(seq, "__len__"):
-                _check_size(range(len(seq) * max(count, 0)))
+                _check_length(len(seq) * count)
         return _check_size(super().call_binop(context, operator, left, right))
 
 
