@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pollama.api.schemas.base import RequestModel
+from pollama.api.schemas.base import RequestModel, messages_field
 
 Block = dict[str, Any]
 
@@ -39,7 +39,7 @@ class MessagesRequest(RequestModel):
 
     model: str = ""
     max_tokens: int = 0
-    messages: list[MessageParam] = Field(default_factory=list)
+    messages: list[MessageParam] = messages_field()
     system: str | list[Block] | None = None
     stream: bool = False
     temperature: float | None = None

@@ -10,7 +10,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+from pollama import limits
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,11 @@ def go_time(value: datetime) -> str:
 
 # A timestamp written the way Go writes one.
 GoTime = Annotated[datetime, PlainSerializer(go_time, return_type=str)]
+
+
+def messages_field() -> Any:
+    """The `messages` of a chat request in any family: at most `MAX_MESSAGES` of them."""
+    return Field(default_factory=list, max_length=limits.MAX_MESSAGES)
 
 
 class RequestModel(BaseModel):

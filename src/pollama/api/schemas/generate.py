@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from pollama.api.schemas.base import ReplyModel, RequestModel, now
+from pollama.api.schemas.base import ReplyModel, RequestModel, messages_field, now
 
 # `format`: "json", a JSON Schema object, or ""/null for none. Any JSON value is taken here
 # and checked by `generation.grammar_for`, so a bad one gets Ollama's message.
@@ -156,7 +156,7 @@ class ChatRequest(RequestModel):
     """`POST /api/chat`."""
 
     model: str = ""
-    messages: list[Message] = Field(default_factory=list)
+    messages: list[Message] = messages_field()
     tools: list[Tool] | None = None
     stream: bool | None = None
     format: Format = None

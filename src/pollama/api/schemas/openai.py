@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pollama.api.schemas.base import RequestModel
+from pollama.api.schemas.base import RequestModel, messages_field
 
 
 class StreamOptions(RequestModel):
@@ -62,7 +62,7 @@ class ChatCompletionRequest(RequestModel):
     """`POST /v1/chat/completions`."""
 
     model: str = ""
-    messages: list[Message] = Field(default_factory=list)
+    messages: list[Message] = messages_field()
     stream: bool = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = None
