@@ -162,6 +162,13 @@ def _semver(text: str) -> str:
 
 
 def _local_path(arg: str, base_dir: Path | None) -> Path | None:
+    """The file or folder a FROM/ADAPTER names, if it is one; else None (a model name).
+
+    Relative paths are taken from the Modelfile's folder. A name with NUL or another control
+    character is no path (the OS would refuse it, or show the user something else).
+    """
+    if not arg or any(ord(c) < 0x20 or c == "\x7f" for c in arg):
+        return None
     path = Path(arg).expanduser()
     if not path.is_absolute():
         path = (base_dir or Path.cwd()) / path
@@ -169,11 +176,17 @@ def _local_path(arg: str, base_dir: Path | None) -> Path | None:
 
 
 def _gguf_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    found = sorted(path.glob("*.gguf"))
+    """The regular files a FROM/ADAPTER path brings: itself, or a folder's `*.gguf`.
+
+    Anything else (a FIFO would block the reader forever, a device never ends) is refused
+    before it is opened.
+    """
+    found = [path] if not path.is_dir() else sorted(path.glob("*.gguf"))
     if not found:
         raise InvalidRequest("no Modelfile or safetensors files found")
+    for file in found:
+        if not file.is_file():
+            raise InvalidRequest(f"{file} is not a regular file")
     return found
 
 

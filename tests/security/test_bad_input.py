@@ -20,8 +20,9 @@ FAMILIES = {
     "/v1/chat/completions": lambda body: body["error"]["message"],
     "/v1/messages": lambda body: body["error"]["message"],
 }
-BAD_NAMES = ["../../etc/passwd", "a/../b", "..", "a:..", "/abs", "x\x00y", "x\ny", "x\x1b[2Jy",
-             "x\u202ey", "a" * 81, "ns/" + "m" * 81, "h" * 351 + "/n/m", "a:b:c", "ns.x/m"]  # fmt: skip
+BAD_NAMES = ["../../etc/passwd", "a/../b", "..", "a:..", "/abs", "x\x00y", "x\ny",
+             "x\x1b[2Jy", "x\u202ey", "a" * 81, "ns/" + "m" * 81, "h" * 351 + "/n/m", "a:b:c",
+             "ns.x/m"]  # fmt: skip
 
 
 @pytest.fixture
@@ -41,9 +42,9 @@ def _chat(path: str, **extra: object) -> dict[str, object]:
 @pytest.mark.parametrize("path", FAMILIES)
 @pytest.mark.parametrize(
     ("body", "said"),
-    [(b'{"model": "m", ', "invalid JSON"), (b"\xff\xfe", "invalid JSON"), (b"[1, 2", "invalid JSON"),
-     (b'"just a string"', ""), (b'{"model": 5}', "model"), (b'{"model": "m", "messages": "hi"}',
-     "messages")],
+    [(b'{"model": "m", ', "invalid JSON"), (b"\xff\xfe", "invalid JSON"),
+     (b"[1, 2", "invalid JSON"), (b'"just a string"', ""), (b'{"model": 5}', "model"),
+     (b'{"model": "m", "messages": "hi"}', "messages")],
 )  # fmt: skip
 async def test_malformed_json_and_wrong_types_are_400(
     client: httpx.AsyncClient, path: str, body: bytes, said: str
