@@ -191,22 +191,33 @@ def _gguf_files(path: Path) -> list[Path]:
 
 
 def _build(store: Store, name: str, spec: CreateSpec) -> Iterator[str]:
+    """Gather the layers and write the manifest, holding every blob it will name (so a delete
+    meanwhile cannot prune one; the manifest write checks them all in any case)."""
     target = ModelName.parse(name)
     created: set[str] = set()  # digests of blobs this create wrote (vs. found in the store)
     layers: list[Layer] = []
     base_config: dict[str, Any] = {}
-    if spec.from_:
-        layers, base_config = _base_layers(store, spec.from_)
-    for filename in sorted(spec.files):
-        yield "parsing GGUF"
-        layers.append(_file_layer(store, filename, spec.files[filename]))
-    for filename in sorted(spec.adapters):
-        layer = _file_layer(store, filename, spec.adapters[filename])
-        layers.append(Layer(mt.ADAPTER, layer.digest, layer.size, from_=filename))
-    if spec.quantize:
-        layers = yield from _quantize_layers(store, layers, spec.quantize, created)
-    layers = _apply_overrides(store, layers, spec, created)
-    config_layer = _config_layer(store, layers, base_config, spec)
+    with store.holding() as held:
+        if spec.from_:
+            layers, base_config = _base_layers(store, spec.from_)
+        for filename in sorted(spec.files):
+            yield "parsing GGUF"
+            layers.append(_file_layer(store, filename, spec.files[filename]))
+        for filename in sorted(spec.adapters):
+            layer = _file_layer(store, filename, spec.adapters[filename])
+            layers.append(Layer(mt.ADAPTER, layer.digest, layer.size, from_=filename))
+        held.update(layer.digest for layer in layers)
+        if spec.quantize:
+            layers = yield from _quantize_layers(store, layers, spec.quantize, created)
+        layers = _apply_overrides(store, layers, spec, created)
+        config_layer = _config_layer(store, layers, base_config, spec)
+        held.update([config_layer.digest, *(layer.digest for layer in layers)])
+        yield from _write(store, target, layers, config_layer, created)
+
+
+def _write(
+    store: Store, target: ModelName, layers: list[Layer], config_layer: Layer, created: set[str]
+) -> Iterator[str]:
     for layer in layers:
         verb = "creating new" if layer.digest in created else "using existing"
         yield f"{verb} layer {layer.digest}"

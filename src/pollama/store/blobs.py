@@ -8,8 +8,10 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from pollama.errors import InvalidRequest
+from pollama.store.guard import os_errors
 
 _DIGEST = re.compile(r"^sha256[:-]([0-9a-fA-F]{64})$")
 
@@ -23,6 +25,16 @@ def normalize_digest(digest: str) -> str:
     if not match:
         raise InvalidRequest("invalid digest format")
     return f"sha256:{match.group(1)}"
+
+
+def _copy_hashing(chunks: Iterable[bytes], out: BinaryIO) -> tuple[str, int]:
+    hasher = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    return f"sha256:{hasher.hexdigest()}", size
 
 
 class BlobStore:
@@ -40,36 +52,34 @@ class BlobStore:
     def write(self, chunks: Iterable[bytes], digest: str | None = None) -> tuple[str, int, bool]:
         """Store `chunks`, verifying `digest` when given; returns (digest, size, created).
 
-        The data goes to a temp file in `blobs/` and is renamed into place only once its hash
-        is known, so readers never see a partial blob.
+        The data goes to a temp file in `blobs/`, is synced, and is renamed into place only
+        once its hash is known, so readers never see a partial blob. A full disk or a
+        read-only store is a `StoreError` saying so, and the temp file goes.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
-        hasher = hashlib.sha256()
-        size = 0
-        fd, tmp = tempfile.mkstemp(prefix="sha256-", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-            actual = f"sha256:{hasher.hexdigest()}"
-            target = self.path(actual)
-            created = not target.exists()
-            if created:
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, target)
-            else:
-                os.utime(target)
-            # As in Ollama, data that fails the check still stays, under its real digest.
-            if digest is not None and normalize_digest(digest) != actual:
-                raise InvalidRequest(
-                    f'digest mismatch, expected "{normalize_digest(digest)}", got "{actual}"'
-                )
-            return actual, size, created
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with os_errors("cannot write blob"):
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix="sha256-", dir=self.root)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    actual, size = _copy_hashing(chunks, out)
+                    out.flush()
+                    os.fsync(out.fileno())
+                target = self.path(actual)
+                created = not target.exists()
+                if created:
+                    os.chmod(tmp, 0o644)
+                    os.replace(tmp, target)
+                else:
+                    os.utime(target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        # As in Ollama, data that fails the check still stays, under its real digest.
+        if digest is not None and normalize_digest(digest) != actual:
+            raise InvalidRequest(
+                f'digest mismatch, expected "{normalize_digest(digest)}", got "{actual}"'
+            )
+        return actual, size, created
 
     def write_bytes(self, data: bytes) -> tuple[str, int, bool]:
         return self.write([data])
@@ -80,5 +90,5 @@ class BlobStore:
         A copy, not a hard link: the user may later edit their file in place (metadata tools
         do), and a blob must never change under its digest. The source is only read.
         """
-        with source.open("rb") as f:
+        with os_errors(f"cannot read {source}"), source.open("rb") as f:
             return self.write(iter(lambda: f.read(1 << 22), b""))

@@ -1,7 +1,9 @@
 """The model store at `$OLLAMA_MODELS`: Ollama's `manifests/` and `blobs/`, byte for byte.
 
-A model exists once its manifest does; the manifest is written last (temp file + rename), so a
-create that dies half way leaves blobs that the next prune removes, never half a model.
+A model exists once its manifest does; the manifest is written last (temp file, fsync,
+rename), so a create that dies half way leaves blobs that the next prune removes, never half a
+model. Writers that meet take the store's lock (`pollama.store.guard`); a create in flight
+`holds` the blobs it will name, so a delete running meanwhile does not prune them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from pollama import config
 from pollama.errors import ModelNotFound, StoreError
 from pollama.store import manifest as mt
 from pollama.store.blobs import BlobStore, normalize_digest
+from pollama.store.guard import StoreLock, fsync_dir, os_errors
 from pollama.store.manifest import Manifest
 from pollama.store.model import Model
 from pollama.store.name import ModelName
@@ -42,6 +46,8 @@ class Store:
         self.blobs = BlobStore(self.root / "blobs")
         self.partials = Partials(self.blobs)
         self.verified = VerifiedDigests(self.root / "pollama-verified.json")
+        self.lock = StoreLock(self.root)
+        self._held: list[set[str]] = []
 
     # -- blobs ------------------------------------------------------------------------------
 
@@ -101,39 +107,57 @@ class Store:
 
     def write_manifest(self, name: ModelName, manifest: Manifest) -> None:
         """Write `manifest` atomically; every blob it names must already exist."""
-        missing = [d for d in manifest.digests() if not self.has_blob(d)]
-        if missing:
-            raise StoreError(f"cannot write manifest: blob {missing[0]} is missing")
-        self._atomic_write(self.manifest_path(self.resolve(name)), manifest.to_bytes())
+        with self.lock.held():
+            self._check_blobs(manifest)
+            self._atomic_write(self.manifest_path(self.resolve(name)), manifest.to_bytes())
 
     def write_manifest_bytes(self, name: ModelName, raw: bytes) -> Manifest | None:
         """Write a pulled manifest verbatim and atomically, once every blob it names exists;
         return the manifest it replaced (None if there was none)."""
         manifest = Manifest.from_bytes(raw)
+        with self.lock.held():
+            self._check_blobs(manifest)
+            path = self.manifest_path(self.resolve(name))
+            try:
+                old: Manifest | None = Manifest.from_bytes(path.read_bytes())
+            except (OSError, ValueError):
+                old = None
+            self._atomic_write(path, raw)
+        return old
+
+    def _check_blobs(self, manifest: Manifest) -> None:
         missing = [d for d in manifest.digests() if not self.has_blob(d)]
         if missing:
             raise StoreError(f"cannot write manifest: blob {missing[0]} is missing")
-        path = self.manifest_path(self.resolve(name))
-        try:
-            old: Manifest | None = Manifest.from_bytes(path.read_bytes())
-        except (OSError, ValueError):
-            old = None
-        self._atomic_write(path, raw)
-        return old
 
     def _atomic_write(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with os_errors("cannot write manifest"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())  # the new bytes are on disk before the name moves
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, path)
+                fsync_dir(path.parent)  # and the new name is on disk too
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+
+    @contextmanager
+    def holding(self) -> Iterator[set[str]]:
+        """A set the caller fills with the digests it is about to name in a manifest; while
+        the block runs, no delete or overwrite prunes them."""
+        held: set[str] = set()
+        with self.lock.held():
+            self._held.append(held)
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())  # the new bytes are on disk before the name moves
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
+            yield held
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            with self.lock.held():
+                self._held.remove(held)
 
     # -- models -----------------------------------------------------------------------------
 
@@ -195,17 +219,21 @@ class Store:
 
     def copy(self, source: str, destination: str) -> None:
         """Copy the manifest byte for byte; blobs are shared."""
-        _, _, raw, src_path = self.read_manifest(source)
-        target = self.manifest_path(self.resolve(destination))
-        if target != src_path:
-            self._atomic_write(target, raw)
+        with self.lock.held():
+            _, manifest, raw, src_path = self.read_manifest(source)
+            self._check_blobs(manifest)
+            target = self.manifest_path(self.resolve(destination))
+            if target != src_path:
+                self._atomic_write(target, raw)
 
     def delete(self, name: str) -> None:
         """Remove the manifest, then every blob no other manifest references."""
-        _, manifest, _, path = self.read_manifest(name)
-        path.unlink()
-        self._prune_dirs(path.parent)
-        self.remove_unreferenced(manifest.digests())
+        with self.lock.held():
+            _, manifest, _, path = self.read_manifest(name)
+            with os_errors("cannot delete model"):
+                path.unlink()
+                self._prune_dirs(path.parent)
+            self.remove_unreferenced(manifest.digests())
 
     def models_using(self, digest: str) -> list[ModelName]:
         """The models whose manifests reference blob `digest`."""
@@ -219,7 +247,8 @@ class Store:
         return found
 
     def referenced_digests(self) -> set[str]:
-        refs: set[str] = set()
+        """Digests some manifest names or a create in flight holds (lower case)."""
+        refs: set[str] = {d.lower() for held in self._held for d in held}
         for _name, path in self._manifest_files():
             try:
                 refs |= {d.lower() for d in Manifest.from_bytes(path.read_bytes()).digests()}
@@ -228,25 +257,27 @@ class Store:
         return refs
 
     def remove_unreferenced(self, digests: Iterable[str]) -> None:
-        refs = self.referenced_digests()
-        for digest in digests:
-            if digest and normalize_digest(digest).lower() not in refs:
-                self.blob_path(digest).unlink(missing_ok=True)
+        with self.lock.held(), os_errors("cannot remove blob"):
+            refs = self.referenced_digests()
+            for digest in digests:
+                if digest and normalize_digest(digest).lower() not in refs:
+                    self.blob_path(digest).unlink(missing_ok=True)
 
     def prune(self) -> None:
         """Startup prune (unless `OLLAMA_NOPRUNE`): unreferenced blobs older than an hour, and
         partial downloads untouched for `PARTIAL_GRACE_S`."""
         if config.noprune() or not self.blobs.root.is_dir():
             return
-        refs = self.referenced_digests()
-        cutoff = datetime.now().timestamp() - 3600
-        for blob in self.blobs.root.iterdir():
-            digest = blob.name.replace("sha256-", "sha256:", 1)
-            if is_partial(blob.name):
-                continue
-            if blob.stat().st_mtime < cutoff and digest.lower() not in refs:
-                blob.unlink(missing_ok=True)
-        self.partials.prune_stale(PARTIAL_GRACE_S)
+        with self.lock.held(), os_errors("cannot prune blobs"):
+            refs = self.referenced_digests()
+            cutoff = datetime.now().timestamp() - 3600
+            for blob in self.blobs.root.iterdir():
+                digest = blob.name.replace("sha256-", "sha256:", 1)
+                if is_partial(blob.name):
+                    continue
+                if blob.stat().st_mtime < cutoff and digest.lower() not in refs:
+                    blob.unlink(missing_ok=True)
+            self.partials.prune_stale(PARTIAL_GRACE_S)
 
     def _prune_dirs(self, folder: Path) -> None:
         while folder != self.manifests and folder.is_dir() and not any(folder.iterdir()):
