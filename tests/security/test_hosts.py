@@ -84,6 +84,22 @@ async def test_plain_options_to_an_allowed_name_is_204(isolated_store: Path) -> 
         assert reply.status_code == 204
 
 
+async def test_a_preflight_to_localhost_gets_its_cors_headers(isolated_store: Path) -> None:
+    """A page on http://localhost:3000 calling http://localhost:11434 asks first."""
+    headers = {
+        "Host": "localhost:11434",
+        "Origin": "http://localhost:3000",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    async with asgi_client(isolated_store) as client:
+        reply = await client.options("/api/chat", headers=headers)
+        assert reply.status_code == 200
+        assert reply.headers["access-control-allow-origin"] == "http://localhost:3000"
+        foreign = await client.options("/api/chat", headers={**headers, "Host": "evil.example"})
+        assert foreign.status_code == 403
+
+
 async def test_a_public_listener_answers_any_host(isolated_store: Path) -> None:
     async with asgi_client(isolated_store, listen_host="0.0.0.0") as client:
         reply = await client.get("/api/tags", headers={"Host": "pollama.example.com"})

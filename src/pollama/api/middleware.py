@@ -146,12 +146,18 @@ class RefuseForeignHosts:
         if not allowed_host(header, self.own):
             await _send_status(send, 403)
             return
-        if scope["method"] == "OPTIONS" and _go_ip(_host_part(header)) is None:
-            # Ollama answers a plain OPTIONS to an allowed host name itself (CORS
-            # preflights were already answered by its CORS layer).
+        if _plain_options(scope) and _go_ip(_host_part(header)) is None:
+            # Ollama answers a plain OPTIONS to an allowed host name itself; a CORS
+            # preflight goes on to the CORS layer, which answers it with its headers.
             await _send_status(send, 204)
             return
         await self.app(scope, receive, send)
+
+
+def _plain_options(scope: Scope) -> bool:
+    headers = dict(scope["headers"])
+    preflight = b"origin" in headers and b"access-control-request-method" in headers
+    return scope["method"] == "OPTIONS" and not preflight
 
 
 async def _send_status(send: Send, status: int) -> None:
