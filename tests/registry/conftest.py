@@ -52,7 +52,8 @@ async def pollama(
     )
     app = create_app(store, Scheduler(), registry)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://pollama") as client:
+    # A loopback server answers requests addressed to this machine only (DNS rebinding).
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         if serve_models:
             async with app.router.lifespan_context(app):
                 yield client
