@@ -26,6 +26,7 @@ import pytest
 
 from tests.fixtures.server import free_port, server_env, wait_until_serving
 from tests.fixtures.store_check import store_problems
+from tests.test_server_lifecycle import runner_pids
 
 REQUESTS = 300
 WARMUP = 30
@@ -52,22 +53,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def runner_pids(server: int) -> list[int]:
-    """The server's runner processes (its children running `pollama.engine.runner`)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == server and b"pollama.engine.runner" in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture

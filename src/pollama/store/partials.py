@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pollama.store.blobs import BlobStore
+from pollama.store.guard import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class Partials:
         target = self.blobs.path(digest)
         os.chmod(self.data_path(digest), 0o644)
         os.replace(self.data_path(digest), target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         self._remove_parts(digest)
 
     def discard(self, digest: str) -> None:
@@ -140,11 +141,3 @@ class Partials:
 def is_partial(name: str) -> bool:
     """Whether a file name in `blobs/` belongs to a download in progress."""
     return _SUFFIX in name
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
