@@ -69,12 +69,12 @@ class Store:
     # -- manifests --------------------------------------------------------------------------
 
     def _manifest_files(self) -> list[tuple[ModelName, Path]]:
+        """Every `manifests/host/ns/model/tag` file that names a model.
+
+        A folder a delete removes meanwhile is skipped, not an error (`Path.glob` raises).
+        """
         found = []
-        if not self.manifests.is_dir():
-            return found
-        for path in self.manifests.glob("*/*/*/*"):
-            if not path.is_file():
-                continue
+        for path in _files_at_depth(self.manifests, 4):
             name = ModelName.from_path(path.relative_to(self.manifests).parts)
             if name is not None:
                 found.append((name, path))
@@ -283,3 +283,15 @@ class Store:
         while folder != self.manifests and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
+
+
+def _files_at_depth(folder: Path, depth: int) -> list[Path]:
+    """The files exactly `depth` folders below `folder`, read as they are at this moment."""
+    try:
+        with os.scandir(folder) as entries:
+            children = list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    if depth == 1:
+        return [Path(e.path) for e in children if e.is_file()]
+    return [f for e in children if e.is_dir() for f in _files_at_depth(Path(e.path), depth - 1)]
