@@ -40,3 +40,11 @@ def test_not_a_gguf_is_a_clear_error(tmp_path: Path) -> None:
 )
 def test_parameter_sizes_print_as_ollama(count: int, text: str) -> None:
     assert human_number(count) == text
+
+
+def test_the_block_table_is_the_gguf_packages() -> None:
+    from gguf.constants import GGML_QUANT_SIZES
+
+    from pollama.gguf import _BLOCKS
+
+    assert {int(kind): size for kind, size in GGML_QUANT_SIZES.items()} == _BLOCKS

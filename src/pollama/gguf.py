@@ -71,6 +71,46 @@ FILE_TYPES = {
 }
 
 
+# ggml tensor types: (elements per block, bytes per block), as the gguf package lists them;
+# written out so reading a header does not import that package (a second at start-up).
+_BLOCKS = {
+    0: (1, 4),  # F32
+    1: (1, 2),  # F16
+    2: (32, 18),  # Q4_0
+    3: (32, 20),  # Q4_1
+    6: (32, 22),  # Q5_0
+    7: (32, 24),  # Q5_1
+    8: (32, 34),  # Q8_0
+    9: (32, 40),  # Q8_1
+    10: (256, 84),  # Q2_K
+    11: (256, 110),  # Q3_K
+    12: (256, 144),  # Q4_K
+    13: (256, 176),  # Q5_K
+    14: (256, 210),  # Q6_K
+    15: (256, 292),  # Q8_K
+    16: (256, 66),  # IQ2_XXS
+    17: (256, 74),  # IQ2_XS
+    18: (256, 98),  # IQ3_XXS
+    19: (256, 50),  # IQ1_S
+    20: (32, 18),  # IQ4_NL
+    21: (256, 110),  # IQ3_S
+    22: (256, 82),  # IQ2_S
+    23: (256, 136),  # IQ4_XS
+    24: (1, 1),  # I8
+    25: (1, 2),  # I16
+    26: (1, 4),  # I32
+    27: (1, 8),  # I64
+    28: (1, 8),  # F64
+    29: (256, 56),  # IQ1_M
+    30: (1, 2),  # BF16
+    34: (256, 54),  # TQ1_0
+    35: (256, 66),  # TQ2_0
+    39: (32, 17),  # MXFP4
+    40: (64, 36),  # NVFP4
+    41: (128, 18),  # Q1_0
+}
+
+
 @dataclass(frozen=True)
 class LongArray:
     """An array too long to keep: its length is known, its items are not read."""
@@ -228,19 +268,16 @@ def _check_tensor_data(
 ) -> None:
     """Every tensor has a known type and lies, aligned, inside the file (as llama.cpp checks
     before it maps the data, but with the tensor named)."""
-    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-
     alignment = metadata.get("general.alignment", 32)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
         raise InvalidRequest(f"invalid GGUF file: alignment {alignment!r}")
     data_start = -(-header_end // alignment) * alignment
     for tensor, offset in zip(tensors, offsets, strict=True):
-        try:
-            block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(tensor.type)]
-        except (ValueError, KeyError):
+        if tensor.type not in _BLOCKS:
             raise InvalidRequest(
                 f"invalid GGUF file: tensor {tensor.name!r} has unknown type {tensor.type}"
-            ) from None
+            )
+        block, block_bytes = _BLOCKS[tensor.type]
         if tensor.shape and tensor.shape[0] % block:
             raise InvalidRequest(f"invalid GGUF file: tensor {tensor.name!r} has a bad shape")
         size = tensor.elements // block * block_bytes
