@@ -23,7 +23,7 @@ def _layers(root: Path, name: str) -> list[tuple[str, int]]:
     return [(layer.digest, layer.size) for layer in (*manifest.layers, manifest.config)]
 
 
-async def test_push_then_pull_streams_ollamas_statuses_and_the_model_answers(
+async def test_push_remove_and_pull_back_streams_ollamas_statuses_and_the_model_answers(
     front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
 ) -> None:
     counting, host = front
@@ -44,9 +44,16 @@ async def test_push_then_pull_streams_ollamas_statuses_and_the_model_answers(
             assert set(line) <= {"status", "digest", "total", "completed"}
             assert line["total"] == dict(layers)[line["digest"]]
 
+    # Removed here, then pulled back: every blob comes from the registry.
+    original = {
+        digest: Store(tmp_path / "a").blob_path(digest).read_bytes() for digest, _ in layers
+    }
+    original_manifest = Store(tmp_path / "a").read_manifest(name)[2]
+    Store(tmp_path / "a").delete(name)
+    assert not any(Store(tmp_path / "a").has_blob(digest) for digest in original)
     counting.blob_bytes = 0
-    async with pollama(tmp_path / "b", tmp_path / "key", serve_models=True) as b:
-        pulled = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    async with pollama(tmp_path / "a", tmp_path / "key", serve_models=True) as a:
+        pulled = await progress(a, "/api/pull", {"model": name, "insecure": True})
         assert statuses(pulled) == [
             "pulling manifest",
             *(f"pulling {_hex12(d)}" for d, _ in layers),
@@ -63,19 +70,17 @@ async def test_push_then_pull_streams_ollamas_statuses_and_the_model_answers(
                 "completed": size,
             }
         assert counting.blob_bytes == sum(size for _, size in layers)
-        answer = await b.post(
+        answer = await a.post(
             "/api/generate",
             json={"model": name, "prompt": "hi", "stream": False, "options": TINY_OPTIONS},
             timeout=60,
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["done"] is True and answer.json()["eval_count"] > 0
-    for digest, _ in layers:
-        a_blob = Store(tmp_path / "a").blob_path(digest).read_bytes()
-        assert Store(tmp_path / "b").blob_path(digest).read_bytes() == a_blob
+    for digest, data in original.items():
+        assert Store(tmp_path / "a").blob_path(digest).read_bytes() == data
     # The manifest is the registry's bytes: compact, without create's trailing newline.
-    raw = Store(tmp_path / "b").read_manifest(name)[2]
-    assert raw == Store(tmp_path / "a").read_manifest(name)[2].rstrip(b"\n")
+    assert Store(tmp_path / "a").read_manifest(name)[2] == original_manifest.rstrip(b"\n")
 
 
 async def test_pull_of_a_present_model_fetches_no_blob(
