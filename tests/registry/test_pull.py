@@ -178,6 +178,12 @@ async def test_a_missing_model_gives_ollamas_error(
         ("/api/pull", {}, "invalid model name"),
         ("/api/pull", {"model": "bad/name/with/too/many"}, "invalid model name"),
         ("/api/push", {}, "model is required"),
+        (
+            "/api/pull",
+            {"model": "m", "username": "u", "password": "p"},
+            "username and password are not read from requests: log in with `docker login` "
+            "(~/.docker/config.json) or set OLLAMA_REGISTRY_USERNAME and OLLAMA_REGISTRY_PASSWORD",
+        ),
     ],
 )
 async def test_bad_names_are_refused_before_the_stream(

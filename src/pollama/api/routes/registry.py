@@ -21,7 +21,7 @@ from pollama.api.errors import error_response
 from pollama.api.schemas.models import ProgressResponse
 from pollama.api.schemas.registry import PullRequest, PushRequest
 from pollama.api.streaming import json_response, ndjson_response
-from pollama.errors import InvalidModelName, InvalidRequest, PollamaError
+from pollama.errors import InvalidRequest, PollamaError
 from pollama.registry import Progress, Registry
 from pollama.store import ModelName, Store
 
@@ -35,10 +35,8 @@ StoreDep = Annotated[Store, Depends(get_store)]
 async def pull(
     request: Request, body: PullRequest, registry: RegistryDep, store: StoreDep
 ) -> Response:
-    try:
-        name = ModelName.parse(body.model_name)
-    except InvalidModelName:
-        raise InvalidModelName() from None
+    name = ModelName.parse(body.model_name)
+    _refuse_request_credentials(body)
     name = await run_in_threadpool(store.resolve, name)
     return await _respond(request, registry.pull(name, insecure=body.insecure), body.stream)
 
@@ -49,8 +47,19 @@ async def push(
 ) -> Response:
     if not body.model_name:
         raise InvalidRequest("model is required")
+    _refuse_request_credentials(body)
     name = await run_in_threadpool(store.resolve, ModelName.parse(body.model_name))
     return await _respond(request, registry.push(name, insecure=body.insecure), body.stream)
+
+
+def _refuse_request_credentials(body: PullRequest) -> None:
+    """Ollama accepts `username`/`password` and ignores them; a request that sends them
+    expects them used, so it is told where credentials go instead."""
+    if body.username or body.password:
+        raise InvalidRequest(
+            "username and password are not read from requests: log in with `docker login` "
+            "(~/.docker/config.json) or set OLLAMA_REGISTRY_USERNAME and OLLAMA_REGISTRY_PASSWORD"
+        )
 
 
 async def _respond(

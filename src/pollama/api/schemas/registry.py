@@ -8,8 +8,8 @@ from pollama.api.schemas.base import RequestModel
 class PullRequest(RequestModel):
     """The request passed to `Client.Pull`.
 
-    `username` and `password` are accepted and unused, as in Ollama: credentials come from
-    `~/.docker/config.json` or the environment, never from an API request.
+    `username` and `password` exist in Ollama's type, which ignores them; pollama refuses a
+    request that sets them (credentials come from `~/.docker/config.json` or the environment).
     """
 
     model: str = ""
