@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pollama.store import ModelName, Store
@@ -231,3 +232,32 @@ async def test_a_pull_that_replaces_layers_removes_the_unused_ones(
     assert lines[-1] == {"status": "success"}
     assert Store(tmp_path / "b").has_blob(old_system) is noprune
     assert Store(tmp_path / "b").get_model(name).system == "version two"
+
+
+async def test_a_manifest_without_layers_is_not_taken_for_a_model(
+    front: tuple[Front, str], tmp_path: Path
+) -> None:
+    _, host = front
+    config = b"{}"
+    digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    base = f"http://{host}/v2/test/empty"
+    async with httpx.AsyncClient() as raw:
+        start = await raw.post(f"{base}/blobs/uploads/")
+        upload = httpx.URL(start.headers["location"]).copy_merge_params({"digest": digest})
+        assert (await raw.put(upload, content=config)).status_code == 201
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": digest,
+                "size": len(config),
+            },
+            "layers": [],
+        }
+        headers = {"Content-Type": manifest["mediaType"]}
+        put = await raw.put(f"{base}/manifests/latest", json=manifest, headers=headers)
+        assert put.status_code == 201, put.text
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        lines = await progress(b, "/api/pull", {"model": f"{host}/test/empty", "insecure": True})
+    assert lines[-1] == {"error": "pull model manifest: the registry's manifest names no layers"}

@@ -66,6 +66,8 @@ async def _fetch_manifest(client: RegistryClient, repo: Repository) -> tuple[byt
     try:
         raw = await client.get_manifest(repo)
         manifest = Manifest.from_bytes(raw)
+        if not manifest.layers:  # an image index, or a manifest of nothing: not a model
+            raise RegistryError("the registry's manifest names no layers")
         for layer in [*manifest.layers, manifest.config]:
             if layer.digest or layer is not manifest.config:
                 normalize_digest(layer.digest)
