@@ -25,9 +25,12 @@ from pollama.registry.names import Repository
 MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+# registry.ollama.ai reads the Ollama version from the User-Agent and refuses models that
+# need a newer one (a 412), so pollama names the Ollama release whose formats it reads.
+OLLAMA_COMPAT_VERSION = "0.12.0"
 USER_AGENT = (
-    f"ollama/{__version__} ({_ARCH.get(platform.machine(), platform.machine())} "
-    f"{sys.platform}) Python/{platform.python_version()}"
+    f"ollama/{OLLAMA_COMPAT_VERSION} ({_ARCH.get(platform.machine(), platform.machine())} "
+    f"{sys.platform}) pollama/{__version__} Python/{platform.python_version()}"
 )
 
 # A request body that can be sent again after an auth challenge: bytes, or a maker of them.
