@@ -19,9 +19,7 @@ from pollama.registry.auth import CredentialStore
 from pollama.store import Store
 from tests.fixtures.server import free_port
 from tests.registry.front import Front, front_of
-from tests.registry.registries import docker_registry, needs_registry
-
-pytestmark = needs_registry
+from tests.registry.registries import docker_registry
 
 
 @pytest.fixture(scope="module")
