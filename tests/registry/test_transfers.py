@@ -205,3 +205,30 @@ async def test_a_registry_that_keeps_failing_fails_the_pull(
         counting.fail_blob_gets = 0
     assert lines[-1]["error"].startswith("503: ")
     assert not Store(tmp_path / "b").manifest_path(ModelName.parse(name)).exists()
+
+
+async def test_a_delete_during_a_pull_spares_the_blobs_the_pull_will_name(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    _, host = front
+    first, second = f"{host}/test/sharer-one:latest", f"{host}/test/sharer-two:latest"
+    await push_tiny(tmp_path, tiny_gguf, first)
+    await push_tiny(tmp_path, tiny_gguf, second, license="x" * 1_500_000)  # slow to fetch
+    shared, _ = _model_layer(tmp_path / "a", first)
+    store = Store(tmp_path / "b")
+    slow = RegistrySettings(max_download_speed=1_000_000)
+    registry = Registry(
+        store, key_path=tmp_path / "key", credentials=CredentialStore(None), settings=slow
+    )
+    statuses = [p.status async for p in registry.pull(ModelName.parse(first), insecure=True)]
+    assert statuses[-1] == "success"
+    pulling = registry.pull(ModelName.parse(second), insecure=True)
+    async for line in pulling:
+        if line.digest and line.digest != shared:  # past the shared blob, present already
+            await asyncio.to_thread(store.delete, first)  # would prune the shared blob
+            break
+    rest = [line.status async for line in pulling]
+    await registry.aclose()
+    assert rest[-1] == "success"
+    assert store.has_blob(shared)
+    assert store.get_model(second).model_path == store.blob_path(shared)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 
 import anyio
 
@@ -47,19 +47,34 @@ async def pull(
     yield Progress("pulling manifest")
     raw, manifest = await _fetch_manifest(client, repo)
     layers = [*manifest.layers, *([manifest.config] if manifest.config.digest else [])]
-    for layer in layers:
-        # `aclosing`: a client that leaves stops watching at once, not when GC gets to it.
-        async with aclosing(_pull_blob(store, transfers, make_download, repo, layer)) as blob:
-            async for progress in blob:
-                yield progress
-    yield Progress("verifying sha256 digest")
-    yield Progress("writing manifest")
-    old = await anyio.to_thread.run_sync(store.write_manifest_bytes, name, raw)
+    async with _holding(store, manifest.digests()):
+        for layer in layers:
+            # `aclosing`: a client that leaves stops watching at once, not when GC gets to it.
+            pulling = _pull_blob(store, transfers, make_download, repo, layer)
+            async with aclosing(pulling) as blob:
+                async for progress in blob:
+                    yield progress
+        yield Progress("verifying sha256 digest")
+        yield Progress("writing manifest")
+        old = await anyio.to_thread.run_sync(store.write_manifest_bytes, name, raw)
     unused = (old.digests() - manifest.digests()) if old else set()
     if unused and not config.noprune():
         yield Progress("removing unused layers")
         await anyio.to_thread.run_sync(store.remove_unreferenced, unused)
     yield Progress("success")
+
+
+@asynccontextmanager
+async def _holding(store: Store, digests: set[str]) -> AsyncIterator[None]:
+    """Keep a delete running meanwhile from pruning the blobs this pull will name (the
+    store's lock is taken in a thread: it may wait on another process)."""
+    hold = store.holding()
+    held = await anyio.to_thread.run_sync(hold.__enter__)
+    held.update(digests)
+    try:
+        yield
+    finally:
+        await anyio.to_thread.run_sync(hold.__exit__, None, None, None)
 
 
 async def _fetch_manifest(client: RegistryClient, repo: Repository) -> tuple[bytes, Manifest]:
