@@ -16,11 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fixtures.server import free_port
 
-# Installed by .ci/run (Debian's docker-registry); a missing one fails the tests loudly.
+# Installed by .ci/run (Debian's docker-registry).
 DOCKER_REGISTRY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+
+# For a test module that would rather skip than fail where the registry is not installed.
+needs_registry = pytest.mark.skipif(
+    not Path(DOCKER_REGISTRY).exists(), reason="docker-registry is not installed (see .ci/run)"
+)
 
 
 @contextmanager
