@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from pollama.api.compat import anthropic as compat
+from pollama.api.pipeline import Event
 from pollama.api.schemas.anthropic import MessagesRequest
 from pollama.errors import InvalidRequest
 from tests.api.compat_helpers import create_model, native_stream
@@ -27,7 +28,13 @@ def _native(think: bool | None = None, **body: Any) -> dict[str, Any]:
     body.setdefault("model", "m")
     body.setdefault("max_tokens", 16)
     body.setdefault("messages", [{"role": "user", "content": "hi"}])
-    return compat.chat_request(MessagesRequest.model_validate(body), think=think)
+    native = compat.chat_request(MessagesRequest.model_validate(body), think=think)
+    return native.model_dump(exclude_unset=True, exclude_none=True)
+
+
+async def _events(stream: AsyncIterator[Event]) -> list[tuple[str, dict[str, Any]]]:
+    """The stream events as (name, data), as they go on the wire."""
+    return [(e.type, e.wire()) async for e in compat.stream_events(stream, "m")]
 
 
 def test_request_options_and_system() -> None:
@@ -148,9 +155,7 @@ async def test_a_stop_sequence_hit_is_reported() -> None:
     body = (await compat.messages_response(stream, "m")).wire()
     assert (body["stop_reason"], body["stop_sequence"]) == ("stop_sequence", "4")
     assert body["usage"] == {"input_tokens": 40, "output_tokens": 1}  # the whole prompt
-    events = dict(
-        [e async for e in compat.stream_events(native_stream(["x"], stop_sequence="4"), "m")]
-    )
+    events = dict(await _events(native_stream(["x"], stop_sequence="4")))
     assert events["message_delta"]["delta"] == {
         "stop_reason": "stop_sequence",
         "stop_sequence": "4",
@@ -161,15 +166,15 @@ async def test_response_tool_use() -> None:
     call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
     reply = await compat.messages_response(native_stream([""], tool_calls=[call]), "m")
     assert reply.stop_reason == "tool_use"
-    (block,) = reply.content
+    (block,) = reply.wire()["content"]
     assert block["type"] == "tool_use" and block["id"].startswith("call_")
     assert block["name"] == "get_weather" and block["input"] == {"city": "Paris"}
 
 
 async def test_an_answer_with_no_text_has_one_empty_text_block_streamed_or_not() -> None:
     whole = await compat.messages_response(native_stream([""]), "m")
-    assert whole.content == [{"type": "text", "text": ""}]
-    events = [e async for e in compat.stream_events(native_stream([""]), "m")]
+    assert whole.wire()["content"] == [{"type": "text", "text": ""}]
+    events = await _events(native_stream([""]))
     blocks = [(name, p.get("content_block")) for name, p in events if "content_block" in name]
     assert blocks == [
         ("content_block_start", {"type": "text", "text": ""}),
@@ -180,7 +185,7 @@ async def test_an_answer_with_no_text_has_one_empty_text_block_streamed_or_not()
 async def test_stream_event_order() -> None:
     call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
     stream = native_stream(["a", "b"], tool_calls=[call], thinking="hmm")
-    events = [e async for e in compat.stream_events(stream, "m")]
+    events = await _events(stream)
     names = [name for name, _ in events]
     assert names == [
         "message_start",

@@ -9,7 +9,7 @@ from pathlib import Path
 import ollama
 import pytest
 
-from pollama.api.generation import grammar_for
+from pollama.api.pipeline.plan import grammar_for
 from pollama.errors import InvalidRequest
 from tests.api.generate_helpers import TINY_OPTIONS, ndjson, post, server_with
 

@@ -24,7 +24,8 @@ from tests.fixtures.server import live_server
 def _chat(**body: Any) -> dict[str, Any]:
     body.setdefault("model", "m")
     body.setdefault("messages", [{"role": "user", "content": "hi"}])
-    return compat.chat_request(ChatCompletionRequest.model_validate(body))
+    native = compat.chat_request(ChatCompletionRequest.model_validate(body))
+    return native.model_dump(exclude_unset=True, exclude_none=True)
 
 
 def test_chat_request_defaults_follow_openai() -> None:
@@ -172,7 +173,8 @@ def test_image_parts_become_native_images() -> None:
 
 def test_completion_request_translation() -> None:
     req = CompletionRequest(model="m", prompt="def f(", suffix="return 1", max_tokens=3)
-    assert compat.completion_request(req) == {
+    native = compat.completion_request(req)
+    assert native.model_dump(exclude_unset=True, exclude_none=True) == {
         "model": "m",
         "prompt": "def f(",
         "suffix": "return 1",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -20,7 +19,9 @@ from pollama.api.middleware import (
     origin_pattern,
 )
 from pollama.api.routes import ROUTERS
+from pollama.engine.scheduler import Scheduler
 from pollama.registry import Registry
+from pollama.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,8 @@ _ALLOWED_HEADERS = [
 
 
 def create_app(
-    store: Any,
-    scheduler: Any,
+    store: Store,
+    scheduler: Scheduler,
     registry: Registry | None = None,
     listen_host: str | None = None,
 ) -> FastAPI:

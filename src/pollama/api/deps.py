@@ -1,29 +1,48 @@
-"""FastAPI dependencies: the collaborators `create_app` put on `app.state`."""
+"""FastAPI dependencies: the collaborators `create_app` put on `app.state`, and the services
+built over them. Every route reaches its collaborators through these, and only these."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
-from pollama.api.generation import GenerationService
-
-
-def get_store(request: Request) -> Any:
-    """The model store (`pollama.store.Store`)."""
-    return request.app.state.store
-
-
-def get_scheduler(request: Request) -> Any:
-    """The scheduler (`pollama.engine.Scheduler`)."""
-    return request.app.state.scheduler
+from pollama.api.embedding import EmbeddingService
+from pollama.api.pipeline import Pipeline
+from pollama.engine.scheduler import Scheduler
+from pollama.registry import Registry
+from pollama.store import Store
 
 
-def get_registry(request: Request) -> Any:
-    """The registry client pulls and pushes go through (`pollama.registry.Registry`)."""
-    return request.app.state.registry
+def get_store(request: Request) -> Store:
+    """The model store."""
+    store: Store = request.app.state.store
+    return store
 
 
-def get_generation(request: Request) -> GenerationService:
-    """The generation service every chat/generate route uses (`/api/*` and `/v1/*`)."""
-    return GenerationService(request.app.state.store, request.app.state.scheduler)
+def get_scheduler(request: Request) -> Scheduler:
+    """The scheduler, which hands out runners."""
+    scheduler: Scheduler = request.app.state.scheduler
+    return scheduler
+
+
+def get_registry(request: Request) -> Registry:
+    """The registry client pulls and pushes go through."""
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    """The generation pipeline every chat/generate route uses (`/api/*` and `/v1/*`)."""
+    return Pipeline(request.app.state.store, request.app.state.scheduler)
+
+
+def get_embedding(request: Request) -> EmbeddingService:
+    """The embedding service every embedding route uses."""
+    return EmbeddingService(request.app.state.store, request.app.state.scheduler)
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SchedulerDep = Annotated[Scheduler, Depends(get_scheduler)]
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+EmbeddingDep = Annotated[EmbeddingService, Depends(get_embedding)]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pollama.api.options import runner_options
+from pollama.api.pipeline.seams import Models, Runners
 from pollama.api.schemas.embed import (
     EmbeddingsRequest,
     EmbeddingsResponse,
@@ -49,7 +50,7 @@ def normalize(vector: list[float], dimensions: int | None = None) -> list[float]
 class EmbeddingService:
     """Embeds inputs with the model a request names, loading it through the scheduler."""
 
-    def __init__(self, store: Any, scheduler: Any) -> None:
+    def __init__(self, store: Models, scheduler: Runners) -> None:
         self._store = store
         self._scheduler = scheduler
 

@@ -1,9 +1,10 @@
-"""Ollama's NDJSON streams: one JSON object a line, errors in-band once a stream has started.
+"""Streamed replies, errors in-band once a stream has started; Ollama's NDJSON framing.
 
+A `Framing` says how a family writes a stream (NDJSON here, server-sent events in `api.sse`).
 An error raised before the first chunk becomes an ordinary error response with its real
 status. After the first chunk the status is already 200, so the error goes out as a final
-`{"error": "..."}` line, which the `ollama` client raises. Closing the generator (the client
-went away) cancels everything beneath it, down to the runner's slot.
+chunk the clients raise (`{"error": "..."}` for the `ollama` client). Closing the generator
+(the client went away) cancels everything beneath it, down to the runner's slot.
 
 Before the response starts, nothing else listens to the connection, so a request waiting in
 the admission queue (or a `stream: false` reply being gathered) watches it itself:
@@ -16,20 +17,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
-from pollama.api.errors import error_response
+from pollama.api.errors import error_body, error_response
 from pollama.errors import Canceled, PollamaError
 
 log = logging.getLogger(__name__)
 
 NDJSON = "application/x-ndjson"
+T = TypeVar("T")
 # How often a waiting request checks that its client is still there.
 DISCONNECT_POLL_S = 0.1
 
@@ -69,43 +71,81 @@ def dump(chunk: BaseModel) -> dict[str, Any]:
     return chunk.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
-def _line(chunk: BaseModel) -> bytes:
-    return chunk.model_dump_json(exclude_none=True, by_alias=True).encode() + b"\n"
+C = TypeVar("C", contravariant=True)
 
 
-async def ndjson_response(request: Request, chunks: AsyncIterator[BaseModel]) -> Response:
-    """Stream `chunks` as NDJSON, with Ollama's error semantics (see the module docstring)."""
+class Framing(Protocol[C]):
+    """How a family writes a stream: its media type, one chunk, an in-stream error, the end."""
+
+    media_type: str
+    headers: Mapping[str, str]
+
+    def frame(self, chunk: C) -> bytes: ...
+
+    def error(self, path: str, status: int, message: str) -> bytes: ...
+
+    def end(self) -> bytes: ...
+
+
+class NdjsonFraming:
+    """Ollama's: one compact JSON object a line, unset fields left out; an error line last."""
+
+    media_type = NDJSON
+    headers: Mapping[str, str] = {}
+
+    def frame(self, chunk: BaseModel) -> bytes:
+        return chunk.model_dump_json(exclude_none=True, by_alias=True).encode() + b"\n"
+
+    def error(self, path: str, status: int, message: str) -> bytes:
+        """The last line of a failed stream, compact as Go writes it."""
+        body = error_body(path, status, message)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+    def end(self) -> bytes:
+        return b""
+
+
+NDJSON_FRAMING = NdjsonFraming()
+
+
+async def stream_response(
+    request: Request,
+    chunks: AsyncIterator[T],
+    framing: Framing[T],
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Stream `chunks` in `framing`, with the error rules in the module docstring."""
     try:
         async with cancel_on_disconnect(request):
             first = await anext(chunks)
     except StopAsyncIteration:
-        return StreamingResponse(iter(()), media_type=NDJSON)
+        return StreamingResponse(iter(()), media_type=framing.media_type)
     except PollamaError as exc:
         return error_response(request, exc.status_code, exc.message)
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            yield _line(first)
+            yield framing.frame(first)
             async for chunk in chunks:
-                yield _line(chunk)
+                yield framing.frame(chunk)
+            yield framing.end()
         except PollamaError as exc:
-            yield _error_line(exc.message)
+            yield framing.error(request.url.path, exc.status_code, exc.message)
         except Exception as exc:  # the stream has begun: report rather than drop the line
             log.exception("stream failed")
-            yield _error_line(str(exc) or type(exc).__name__)
+            yield framing.error(request.url.path, 500, str(exc) or type(exc).__name__)
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
 
-    return StreamingResponse(body(), media_type=NDJSON)
+    all_headers = {**framing.headers, **(headers or {})}
+    return StreamingResponse(body(), media_type=framing.media_type, headers=all_headers)
+
+
+async def ndjson_response(request: Request, chunks: AsyncIterator[BaseModel]) -> Response:
+    """Stream `chunks` as NDJSON, with Ollama's error semantics (see the module docstring)."""
+    return await stream_response(request, chunks, NDJSON_FRAMING)
 
 
 def json_response(chunk: BaseModel, status_code: int = 200) -> JSONResponse:
     """A single (non-streamed) reply, fields left out as in a stream."""
     return JSONResponse(dump(chunk), status_code=status_code)
-
-
-def _error_line(message: str) -> bytes:
-    """The last line of a failed stream, compact as Go writes it."""
-    return (
-        json.dumps({"error": message}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-    )

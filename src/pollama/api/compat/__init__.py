@@ -1,6 +1,6 @@
-"""Translation between the OpenAI and Anthropic dialects and the native chat/generate API.
+"""The OpenAI and Anthropic dialects at the pipeline's two ends.
 
-As in Ollama's middleware, `/v1/*` requests become native `ChatRequest`/`GenerateRequest`s,
-run through the same generation service as `/api/chat` and `/api/generate`, and the native
-reply chunks are translated back. Nothing here generates text itself.
+As in Ollama's middleware, `/v1/*` requests become native `ChatRequest`/`GenerateRequest`s
+(`requests`), so they take the native path through the pipeline, and the pipeline's events
+become the dialect's replies (`replies`). Nothing here generates text itself.
 """

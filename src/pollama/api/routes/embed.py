@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from pollama.api.embedding import EmbeddingService
+from pollama.api.deps import EmbeddingDep
 from pollama.api.schemas.embed import EmbeddingsRequest, EmbedRequest
 from pollama.api.streaming import json_response
 
 router = APIRouter()
 
 
-def embedding_service(request: Request) -> EmbeddingService:
-    """The service over this app's store and scheduler (cheap: it holds only references)."""
-    return EmbeddingService(request.app.state.store, request.app.state.scheduler)
-
-
 @router.post("/api/embed")
-async def embed(req: EmbedRequest, request: Request) -> JSONResponse:
+async def embed(req: EmbedRequest, service: EmbeddingDep) -> JSONResponse:
     """Embed a string or a batch of strings; vectors are L2-normalised."""
-    return json_response(await embedding_service(request).embed(req))
+    return json_response(await service.embed(req))
 
 
 @router.post("/api/embeddings")
-async def embeddings(req: EmbeddingsRequest, request: Request) -> JSONResponse:
+async def embeddings(req: EmbeddingsRequest, service: EmbeddingDep) -> JSONResponse:
     """Embed one prompt; the vector is returned as the model produced it (not normalised)."""
-    return json_response(await embedding_service(request).embeddings(req))
+    return json_response(await service.embeddings(req))

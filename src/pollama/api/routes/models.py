@@ -12,15 +12,14 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from pollama import __version__
-from pollama.api.deps import get_store
+from pollama.api.deps import StoreDep
 from pollama.api.schemas.models import (
     CopyRequest,
     CreateRequest,
@@ -37,8 +36,6 @@ from pollama.errors import BlobNotFound, InvalidModelName, InvalidRequest, Model
 from pollama.store import ModelName, Store
 
 router = APIRouter()
-
-StoreDep = Annotated[Store, Depends(get_store)]
 
 _DIGEST = re.compile(r"^sha256[:-][0-9a-fA-F]{64}$")
 

@@ -1,4 +1,4 @@
-"""OpenAI-compatible routes: translate to the native services, translate the replies back.
+"""OpenAI-compatible routes: translate to native requests, run them, translate the replies.
 
 Errors raised here or beneath are rendered in OpenAI's envelope by `pollama.api.errors`
 (every `/v1/` path but `/v1/messages`).
@@ -7,21 +7,19 @@ Errors raised here or beneath are rendered in OpenAI's envelope by `pollama.api.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from pollama.api import native
 from pollama.api.compat import openai as compat
-from pollama.api.compat.native import as_dicts
-from pollama.api.deps import get_generation
-from pollama.api.generation import GenerationService
-from pollama.api.routes.embed import embedding_service
+from pollama.api.deps import EmbeddingDep, PipelineDep, StoreDep
+from pollama.api.replies import respond
 from pollama.api.schemas.embed import EmbedRequest
-from pollama.api.schemas.generate import ChatRequest, GenerateRequest
 from pollama.api.schemas.openai import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -31,77 +29,59 @@ from pollama.api.schemas.openai import (
     EmbeddingUsage,
     Model,
     ModelList,
+    StreamOptions,
     dump_openai,
 )
-from pollama.api.sse import data_frame, sse_response
-from pollama.api.streaming import cancel_on_disconnect
 from pollama.errors import InvalidRequest
 
 router = APIRouter()
 
-Service = Annotated[GenerationService, Depends(get_generation)]
 
-
-async def _frames(chunks: AsyncIterator[BaseModel]) -> AsyncIterator[str]:
-    """OpenAI's SSE framing: one `data:` event per chunk, then `data: [DONE]`."""
-    async for chunk in chunks:
-        yield data_frame(dump_openai(chunk))
-    yield data_frame("[DONE]")
+def _include_usage(options: StreamOptions | None) -> bool:
+    return bool(options and options.include_usage)
 
 
 @router.post("/v1/chat/completions")
 async def chat_completions(
-    req: ChatCompletionRequest, request: Request, service: Service
+    req: ChatCompletionRequest, request: Request, pipeline: PipelineDep
 ) -> Response:
-    """Chat through the native chat service; `stream` selects SSE chunks or one object."""
-    native = ChatRequest.model_validate(compat.chat_request(req))
-    chunks = as_dicts(service.chat(native))
-    if req.stream:
-        include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        return await sse_response(
-            request, _frames(compat.chat_chunks(chunks, req.model, include_usage))
-        )
-    async with cancel_on_disconnect(request):
-        return JSONResponse(dump_openai(await compat.chat_completion(chunks, req.model)))
+    """Chat through the pipeline; `stream` selects SSE chunks or one object."""
+    events = pipeline.run(native.chat_request(compat.chat_request(req)))
+    family = compat.ChatCompletions(req.model, _include_usage(req.stream_options))
+    return await respond(request, events, family, stream=req.stream)
 
 
 @router.post("/v1/completions")
-async def completions(req: CompletionRequest, request: Request, service: Service) -> Response:
-    """Legacy text completion through the native generate service."""
-    native = GenerateRequest.model_validate(compat.completion_request(req))
-    chunks = as_dicts(service.generate(native))
-    if req.stream:
-        include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        return await sse_response(
-            request, _frames(compat.completion_chunks(chunks, req.model, include_usage))
-        )
-    async with cancel_on_disconnect(request):
-        return JSONResponse(dump_openai(await compat.completion(chunks, req.model)))
+async def completions(req: CompletionRequest, request: Request, pipeline: PipelineDep) -> Response:
+    """Legacy text completion through the pipeline's generate path."""
+    events = pipeline.run(native.generate_request(compat.completion_request(req)))
+    family = compat.Completions(req.model, _include_usage(req.stream_options))
+    return await respond(request, events, family, stream=req.stream)
 
 
-def _model(name: str, modified_at: Any, namespace: str) -> Model:
+def _model(name: str, modified_at: datetime, namespace: str) -> Model:
     return Model(id=name, created=int(modified_at.timestamp()), owned_by=namespace)
 
 
 @router.get("/v1/models")
-async def list_models(request: Request) -> JSONResponse:
+async def list_models(store: StoreDep) -> JSONResponse:
     """The local models, OpenAI-style (`owned_by` is the model's namespace)."""
     data = [
         _model(m.name.display_shortest(), m.modified_at, m.name.namespace)
-        for m in request.app.state.store.list_models()
+        for m in await run_in_threadpool(store.list_models)
     ]
     return JSONResponse(dump_openai(ModelList(data=data)))
 
 
 @router.get("/v1/models/{name:path}")
-async def retrieve_model(name: str, request: Request) -> JSONResponse:
+async def retrieve_model(name: str, store: StoreDep) -> JSONResponse:
     """One model; an unknown name is a 404 in OpenAI's envelope."""
-    model = request.app.state.store.get_model(name)
+    model = await run_in_threadpool(store.get_model, name)
     return JSONResponse(dump_openai(_model(name, model.modified_at, model.name.namespace)))
 
 
 @router.post("/v1/embeddings")
-async def embeddings(req: EmbeddingRequest, request: Request) -> JSONResponse:
+async def embeddings(req: EmbeddingRequest, service: EmbeddingDep) -> JSONResponse:
     """Embeddings through the native embed service, as floats or base64 float32."""
     fmt = (req.encoding_format or "float").lower()
     if fmt not in ("float", "base64"):
@@ -109,8 +89,8 @@ async def embeddings(req: EmbeddingRequest, request: Request) -> JSONResponse:
             f"Invalid value for 'encoding_format' = {req.encoding_format}. "
             "Supported values: ['float', 'base64']."
         )
-    native = EmbedRequest(model=req.model, input=_inputs(req.input), dimensions=req.dimensions)
-    result = await embedding_service(request).embed(native)
+    native_req = EmbedRequest(model=req.model, input=_inputs(req.input), dimensions=req.dimensions)
+    result = await service.embed(native_req)
     data = [
         Embedding(embedding=_encode(v) if fmt == "base64" else v, index=i)
         for i, v in enumerate(result.embeddings)

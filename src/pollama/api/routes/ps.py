@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime, timedelta
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from pollama.api.deps import get_scheduler, get_store
+from pollama.api.deps import SchedulerDep, StoreDep
 from pollama.api.schemas.models import ModelDetails
 from pollama.api.schemas.ps import ProcessModelResponse, ProcessResponse
 from pollama.api.show import details
@@ -18,7 +17,7 @@ from pollama.api.streaming import json_response
 from pollama.engine.scheduler import LoadedModel
 from pollama.engine.types import ModelFiles
 from pollama.errors import PollamaError
-from pollama.store import ModelName
+from pollama.store import ModelName, Store
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ router = APIRouter()
 _FOREVER = timedelta(microseconds=(2**63 - 1) // 1000)
 
 
-def _describe(store: Any, name: str) -> tuple[str, ModelDetails]:
+def _describe(store: Store, name: str) -> tuple[str, ModelDetails]:
     """The short name and details of model `name` (empty details if it left the store)."""
     try:
         model = store.get_model(name)
@@ -42,7 +41,7 @@ def _describe(store: Any, name: str) -> tuple[str, ModelDetails]:
     return model.short_name, details(model.config)
 
 
-def _entry(store: Any, loaded: LoadedModel, now: datetime) -> ProcessModelResponse:
+def _entry(store: Store, loaded: LoadedModel, now: datetime) -> ProcessModelResponse:
     short, model_details = _describe(store, loaded.spec.name)
     expires = loaded.expires_at or now + _FOREVER
     return ProcessModelResponse(
@@ -79,10 +78,7 @@ def _one_per_model(loaded: list[LoadedModel]) -> list[LoadedModel]:
 
 
 @router.get("/api/ps")
-async def ps(
-    store: Annotated[Any, Depends(get_store)],
-    scheduler: Annotated[Any, Depends(get_scheduler)],
-) -> JSONResponse:
+async def ps(store: StoreDep, scheduler: SchedulerDep) -> JSONResponse:
     """The loaded models, sorted as Ollama sorts them: latest `expires_at` first."""
     now = datetime.now().astimezone()
     models = [_entry(store, m, now) for m in _one_per_model(scheduler.loaded())]

@@ -1,7 +1,9 @@
 """Anthropic Messages API wire types, as far as Ollama's `anthropic/anthropic.go` speaks them.
 
-Content blocks stay plain dicts keyed by `type` (text, image, tool_use, tool_result,
-thinking): their shapes vary by type and the translation reads them by key anyway.
+Request content blocks are one tolerant model keyed by `type` (text, image, tool_use,
+tool_result, thinking), so an unknown block is skipped rather than refused, as Ollama does.
+Reply blocks and stream events are one model each; every event is written whole (nulls
+included), which is what the SDKs accumulate.
 """
 
 from __future__ import annotations
@@ -12,12 +14,32 @@ from pydantic import BaseModel, Field
 
 from pollama.api.schemas.base import RequestModel, messages_field
 
-Block = dict[str, Any]
+
+class ImageSource(RequestModel):
+    type: str | None = None
+    media_type: str | None = None
+    data: str = ""
+
+
+class ContentBlock(RequestModel):
+    """A block of a request's turn or system prompt; which fields it has depends on `type`."""
+
+    type: str | None = None
+    text: str = ""
+    source: ImageSource | None = None
+    thinking: str = ""
+    # tool_use
+    id: str | None = None
+    name: str | None = None
+    input: dict[str, Any] | None = None
+    # tool_result
+    tool_use_id: str | None = None
+    content: str | list[ContentBlock] | None = None
 
 
 class MessageParam(RequestModel):
     role: str
-    content: str | list[Block]
+    content: str | list[ContentBlock]
 
 
 class Tool(RequestModel):
@@ -40,7 +62,7 @@ class MessagesRequest(RequestModel):
     model: str = ""
     max_tokens: int = 0
     messages: list[MessageParam] = messages_field()
-    system: str | list[Block] | None = None
+    system: str | list[ContentBlock] | None = None
     stream: bool = False
     temperature: float | None = None
     top_p: float | None = None
@@ -52,10 +74,33 @@ class MessagesRequest(RequestModel):
     metadata: Any = None
 
 
+# --- replies --------------------------------------------------------------------------------
+
+
 class Usage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
 
+
+class TextBlock(BaseModel):
+    type: Literal["text"] = "text"
+    text: str = ""
+
+
+class ThinkingBlock(BaseModel):
+    type: Literal["thinking"] = "thinking"
+    thinking: str = ""
+    signature: str = ""
+
+
+class ToolUseBlock(BaseModel):
+    type: Literal["tool_use"] = "tool_use"
+    id: str
+    name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+ReplyBlock = TextBlock | ThinkingBlock | ToolUseBlock
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use"]
 
@@ -67,7 +112,7 @@ class MessagesResponse(BaseModel):
     type: Literal["message"] = "message"
     role: Literal["assistant"] = "assistant"
     model: str
-    content: list[Block]
+    content: list[ReplyBlock]
     stop_reason: StopReason | None = None
     stop_sequence: str | None = None
     usage: Usage
@@ -75,3 +120,81 @@ class MessagesResponse(BaseModel):
     def wire(self) -> dict[str, Any]:
         """The JSON body; `stop_reason` and `stop_sequence` are written even when null."""
         return self.model_dump(mode="json")
+
+
+# --- stream events, in the order a stream sends them ---------------------------------------
+
+
+class _Event(BaseModel):
+    type: str
+
+    def wire(self) -> dict[str, Any]:
+        """The event's `data:`, written whole."""
+        return self.model_dump(mode="json")
+
+
+class MessageStart(_Event):
+    type: Literal["message_start"] = "message_start"
+    message: MessagesResponse
+
+
+class Ping(_Event):
+    type: Literal["ping"] = "ping"
+
+
+class ContentBlockStart(_Event):
+    type: Literal["content_block_start"] = "content_block_start"
+    index: int
+    content_block: ReplyBlock
+
+
+class TextDelta(BaseModel):
+    type: Literal["text_delta"] = "text_delta"
+    text: str
+
+
+class ThinkingDelta(BaseModel):
+    type: Literal["thinking_delta"] = "thinking_delta"
+    thinking: str
+
+
+class InputJsonDelta(BaseModel):
+    type: Literal["input_json_delta"] = "input_json_delta"
+    partial_json: str
+
+
+class ContentBlockDelta(_Event):
+    type: Literal["content_block_delta"] = "content_block_delta"
+    index: int
+    delta: TextDelta | ThinkingDelta | InputJsonDelta
+
+
+class ContentBlockStop(_Event):
+    type: Literal["content_block_stop"] = "content_block_stop"
+    index: int
+
+
+class StopDetails(BaseModel):
+    stop_reason: StopReason
+    stop_sequence: str | None = None
+
+
+class MessageDelta(_Event):
+    type: Literal["message_delta"] = "message_delta"
+    delta: StopDetails
+    usage: Usage
+
+
+class MessageStop(_Event):
+    type: Literal["message_stop"] = "message_stop"
+
+
+StreamEvent = (
+    MessageStart
+    | Ping
+    | ContentBlockStart
+    | ContentBlockDelta
+    | ContentBlockStop
+    | MessageDelta
+    | MessageStop
+)

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from pollama.api.schemas.base import ReplyModel, RequestModel, messages_field, now
 
 # `format`: "json", a JSON Schema object, or ""/null for none. Any JSON value is taken here
-# and checked by `generation.grammar_for`, so a bad one gets Ollama's message.
+# and checked by `pipeline.plan.grammar_for`, so a bad one gets Ollama's message.
 Format = Any
 # `keep_alive`: seconds as a number, or a Go duration string ("5m", "-1m", "0"). Any JSON
 # value is taken here and checked by `durations.parse_keep_alive` (pydantic would turn
@@ -90,20 +90,27 @@ class Metrics(ReplyModel):
     prompt_eval_duration: int | None = None
     eval_count: int | None = None
     eval_duration: int | None = None
-    # Kept off Ollama's wire (excluded from every dump) for the compatibility layers:
-    # the whole prompt's length (`prompt_eval_count` counts only the tokens evaluated, the
-    # rest came from the cache), and the stop string that ended the reply, if one did.
-    prompt_tokens: int | None = Field(None, exclude=True)
-    stop_sequence: str | None = Field(None, exclude=True)
 
-    def notes(self) -> dict[str, Any]:
-        """The fields kept off the wire that are set."""
-        notes: dict[str, Any] = {}
-        if self.prompt_tokens is not None:
-            notes["prompt_tokens"] = self.prompt_tokens
-        if self.stop_sequence is not None:
-            notes["stop_sequence"] = self.stop_sequence
-        return notes
+
+class Options(RequestModel):
+    """The `options` the OpenAI and Anthropic translations set, by Ollama's names.
+
+    A request's `options` stays a map (`api.options.from_map` reads it, tolerantly); this
+    model is how a translation writes one without spelling its keys.
+    """
+
+    num_predict: int | None = None
+    seed: int | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stop: list[str] | None = None
+
+    def as_map(self) -> dict[str, Any]:
+        """The options that are set, as `options` carries them."""
+        return self.model_dump(exclude_none=True)
 
 
 class GenerateRequest(RequestModel):

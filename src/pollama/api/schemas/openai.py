@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from pollama.api.schemas.base import RequestModel, messages_field
+from pollama.api.schemas.generate import Tool
 
 
 class StreamOptions(RequestModel):
@@ -32,11 +33,27 @@ class ToolCall(RequestModel):
     function: FunctionCall
 
 
+class ImageUrl(RequestModel):
+    # A `data:` URL; anything else is refused by the translation, in Ollama's words.
+    url: Any = None
+
+
+class ContentPart(RequestModel):
+    """One part of a message's content: `text`, or `image_url` (an object or a bare URL).
+
+    Kept loose so that a part of another type gets Ollama's "invalid message format".
+    """
+
+    type: str | None = None
+    text: Any = None
+    image_url: ImageUrl | str | None = None
+
+
 class Message(RequestModel):
     """A chat message; `content` is a string, a list of parts, or null beside `tool_calls`."""
 
     role: str
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
@@ -74,7 +91,8 @@ class ChatCompletionRequest(RequestModel):
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     response_format: ResponseFormat | None = None
-    tools: list[dict[str, Any]] | None = None
+    # OpenAI's tools have the native shape: `{"type": "function", "function": {...}}`.
+    tools: list[Tool] | None = None
     tool_choice: Any = None
     n: int | None = None
     reasoning: Reasoning | None = None
