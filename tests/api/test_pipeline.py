@@ -192,11 +192,12 @@ async def test_pipeline_reports_truncation_and_metrics_as_data(store: Store) -> 
 
 async def test_app_streams_the_pipeline_with_its_headers_in_process(store: Store) -> None:
     scheduler = Scheduler(max_loaded=1)
-    app = create_app(store, scheduler)
+    app = create_app(store, scheduler, listen_host="127.0.0.1")
     body = {"model": "tiny", "prompt": "word " * 400, "options": {**TINY_OPTIONS, "num_ctx": 128}}
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pollama") as client:
+        base = "http://127.0.0.1:11434"
+        async with httpx.AsyncClient(transport=transport, base_url=base) as client:
             reply = await client.post("/api/generate", json=body)
             chat = await client.post(
                 "/v1/chat/completions",
@@ -204,6 +205,7 @@ async def test_app_streams_the_pipeline_with_its_headers_in_process(store: Store
             )
     finally:
         await scheduler.shutdown()
+    assert reply.status_code == 200, reply.text
     lines = [json.loads(line) for line in reply.text.splitlines()]
     assert int(reply.headers["X-Pollama-Truncated-Tokens"]) > 100
     assert lines[-1]["done"] is True and lines[-1]["eval_count"] == TINY_OPTIONS["num_predict"]
