@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 DoneReason = Literal["stop", "length", "load", "unload"]
+# The most tokens a step drafts by prompt lookup (Ollama's option; 0 turns drafting off).
+DRAFT_NUM_PREDICT = 16
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class SamplingOptions:
     mirostat_eta: float = 0.1
     penalize_newline: bool = True
     stop: tuple[str, ...] = ()
+    draft_num_predict: int = DRAFT_NUM_PREDICT
 
 
 # Weights, adapters and projectors: what a runner holds (`LoadSpec.files`).

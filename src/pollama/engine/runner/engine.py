@@ -20,6 +20,7 @@ from pollama.engine.runner.logprobs import LogprobReader, Pending
 from pollama.engine.runner.model import Vocab
 from pollama.engine.runner.sampling import build_sampler
 from pollama.engine.runner.slots import Job, Slot, choose_slot, fit_prompt
+from pollama.engine.runner.speculate import DecodeCost, Drafter, Proposal, plan
 from pollama.engine.runner.text import OutputFilter
 from pollama.engine.types import CompletionRequest, RunnerOptions, SamplingOptions
 from pollama.errors import PollamaError
@@ -27,7 +28,10 @@ from pollama.errors import PollamaError
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
+# A batch output to sample: its slot, its index, and the draft (kind, tokens) after it.
+Output = tuple[Slot, int, int, list[int]]
 PREDICT_CAP = 10  # like Ollama, unlimited num_predict stops at 10 x num_ctx tokens
+MAX_DRAFT = 32  # the most draft tokens a step verifies per slot, whatever draft_num_predict says
 
 
 def request_from_dict(data: dict[str, Any]) -> CompletionRequest:
@@ -53,7 +57,17 @@ class Engine:
         self.batch = Batch(C.llama_n_batch(ctx))
         self.outbox: list[Message] = []
         self.logprobs = LogprobReader(vocab)
-        self.stats = {"decodes": 0, "tokens": 0, "max_seqs_per_decode": 0, "cached_tokens": 0}
+        self.stats = {
+            "decodes": 0,
+            "tokens": 0,
+            "max_seqs_per_decode": 0,
+            "cached_tokens": 0,
+            "draft_tokens": 0,
+            "draft_accepted": 0,
+        }
+        self.cost = DecodeCost(C.llama_n_ubatch(ctx), unified=opts.num_parallel == 1)
+        # Draft tokens one slot may send in a step: the batch must hold every slot's.
+        self.max_draft = min(MAX_DRAFT, self.batch.capacity // len(self.slots) - 1)
         self._rotate = 0
 
     # -- admission -------------------------------------------------------------------------
@@ -80,6 +94,8 @@ class Engine:
         job = Job(job_id, req, tokens, keep, limit, truncated, num_ctx, sampler)
         job.out = OutputFilter(req.sampling.stop)
         job.logprobs = Pending() if req.logprobs else None
+        if req.sampling.draft_num_predict > 0:
+            job.drafter = Drafter(tokens)
         self.waiting.append(job)
 
     def cancel(self, job_id: int) -> None:
@@ -134,27 +150,94 @@ class Engine:
         self._admit()
         batch = self.batch
         batch.clear()
-        outputs: list[tuple[Slot, int]] = []
-        for slot in self.slots:
+        outputs: list[Output] = []
+        generating = [
+            s for s in self.slots if s.job and s.job.next_token is not None and self._make_room(s)
+        ]
+        drafts = self._plan_drafts(generating)
+        counts = [0] * len(self.slots)
+        for slot in generating:
             job = slot.job
-            if job is not None and job.next_token is not None and self._make_room(slot):
-                outputs.append((slot, batch.add_one(job.next_token, len(slot.cache), slot.seq_id)))
+            kind, draft = drafts.get(slot, (0, []))
+            if draft:
+                tokens = [job.next_token, *draft]
+                index = batch.add(tokens, len(slot.cache), slot.seq_id, "all") - len(draft)
+                slot.cache.extend(tokens)
+            else:
+                index = batch.add_one(job.next_token, len(slot.cache), slot.seq_id)
                 slot.cache.append(job.next_token)
-                job.next_token = None
+            outputs.append((slot, index, kind, draft))
+            counts[slot.seq_id] = 1 + len(draft)
+            job.next_token = None
+        decoding = batch.n
         seqs = len(outputs) + self._add_prompts(outputs)
         if batch.n == 0:
             return
+        started = time.perf_counter()
         status = batch.decode(self.ctx)
+        if batch.n == decoding:  # prompts take other shapes: learn from decode steps only
+            self.cost.observe(counts, time.perf_counter() - started)
         self.stats["decodes"] += 1
         self.stats["tokens"] += batch.n
         self.stats["max_seqs_per_decode"] = max(self.stats["max_seqs_per_decode"], seqs)
         if status != 0:
             self._fail_batch(status)
             return
-        for slot, index in outputs:
-            self._sample(slot, index)
+        for slot, index, kind, draft in outputs:
+            self._verify(slot, index, kind, draft)
 
-    def _add_prompts(self, outputs: list[tuple[Slot, int]]) -> int:
+    def _plan_drafts(self, generating: list[Slot]) -> dict[Slot, tuple[int, list[int]]]:
+        """The draft (kind, tokens) each generating slot sends this step, if any pays."""
+        proposals: list[Proposal | None] = [None] * len(self.slots)
+        for slot in generating:
+            job, drafter = slot.job, slot.job.drafter
+            proposal = Proposal(0, [], 0.0)
+            if drafter is not None:
+                limit = min(
+                    job.request.sampling.draft_num_predict,
+                    self.max_draft,
+                    job.limit - job.sampled - 1,
+                    job.num_ctx - len(slot.cache) - 1,
+                )
+                kind, tokens = drafter.propose(limit)
+                proposal = Proposal(kind, tokens, drafter.acceptance(kind))
+            proposals[slot.seq_id] = proposal
+        if not any(p is not None and p.tokens for p in proposals):
+            return {}
+        counts = plan(proposals, self.cost)
+        drafts = {}
+        for slot in generating:
+            proposal, n = proposals[slot.seq_id], counts[slot.seq_id]
+            if n:
+                drafts[slot] = (proposal.kind, proposal.tokens[:n])
+            elif proposal.tokens:  # not sent, but scored against the token that comes
+                slot.job.drafter.unsent = (proposal.kind, proposal.tokens[0])
+        return drafts
+
+    def _verify(self, slot: Slot, index: int, kind: int, draft: list[int]) -> None:
+        """Sample the slot's outputs from batch output `index` on, keeping each draft token
+        the sampler draws; the rejected tail leaves the KV cache."""
+        job = slot.job
+        valid = len(slot.cache) - len(draft)
+        accepted = 0
+        while True:
+            token = self._sample(slot, index + accepted)
+            if token is not None and job.drafter is not None:
+                job.drafter.append(token)
+            if token is None or accepted == len(draft) or token != draft[accepted]:
+                break
+            accepted += 1
+        if not draft:
+            return
+        valid += accepted
+        if valid < len(slot.cache):
+            C.llama_memory_seq_rm(self.mem, slot.seq_id, valid, -1)
+            del slot.cache[valid:]
+        job.drafter.verified(kind, len(draft), accepted)
+        self.stats["draft_tokens"] += len(draft)
+        self.stats["draft_accepted"] += accepted
+
+    def _add_prompts(self, outputs: list[Output]) -> int:
         """Fill the batch's room with prompt chunks, round-robin; returns the slots added."""
         added = 0
         n = len(self.slots)
@@ -171,7 +254,7 @@ class Engine:
             slot.job.prompt_evaluated += len(take)
             added += 1
             if last:
-                outputs.append((slot, index))
+                outputs.append((slot, index, 0, []))
         return added
 
     def _make_room(self, slot: Slot) -> bool:
@@ -191,17 +274,18 @@ class Engine:
         slot.cache = slot.cache[:keep] + slot.cache[keep + discard :]
         return True
 
-    def _sample(self, slot: Slot, index: int) -> None:
+    def _sample(self, slot: Slot, index: int) -> int | None:
+        """Draw the token for batch output `index`; None if it ended the job."""
         job = slot.job
         if job is None:
-            return
+            return None
         token = job.sampler.sample(self.ctx, index)
         job.sampled += 1
         if job.sampled == 1:
             job.t_first = time.perf_counter_ns()
         if self.vocab.is_eog(token):
             self._finish(slot, "stop")
-            return
+            return None
         job.generated.append(token)
         piece = self.vocab.piece(token)
         if job.logprobs is not None:  # read now: the next decode overwrites these logits
@@ -214,6 +298,8 @@ class Engine:
             self._finish(slot, "length")
         else:
             job.next_token = token
+            return token
+        return None
 
     def _emit(self, job: Job, text: str) -> None:
         """Send the text a token released, with the logprobs of the tokens it completes."""
@@ -279,4 +365,8 @@ class Engine:
 
     def snapshot(self) -> dict[str, Any]:
         """Counters for tests and benchmarks (e.g. whether requests shared decode batches)."""
-        return {**self.stats, "slot_cache_sizes": [len(s.cache) for s in self.slots]}
+        return {
+            **self.stats,
+            "slot_cache_sizes": [len(s.cache) for s in self.slots],
+            "draft_token_cost": self.cost.per_token(),
+        }

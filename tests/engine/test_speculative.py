@@ -1,0 +1,200 @@
+"""Speculative decoding by prompt lookup on the tiny GGUF: same text, same distribution."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from pollama.api import options
+from pollama.engine.runner import ProcessRunner, spawn_runner
+from pollama.engine.runner.speculate import DecodeCost, Drafter, Proposal, plan
+from pollama.engine.types import (
+    DRAFT_NUM_PREDICT,
+    CompletionRequest,
+    LoadSpec,
+    RunnerOptions,
+    SamplingOptions,
+)
+
+# Random weights fall into loops, and the lookup drafts from them: greedy text that repeats.
+PROMPT = "The quick brown fox jumps over the lazy dog. The quick brown fox"
+
+
+@pytest.fixture
+async def runner(tiny_gguf: Path) -> AsyncIterator[ProcessRunner]:
+    options = RunnerOptions(num_ctx=512, num_parallel=4, num_thread=1)
+    r = await spawn_runner(LoadSpec("tiny", "0" * 64, tiny_gguf, options=options))
+    yield r
+    await r.close()
+
+
+async def _text(runner: ProcessRunner, prompt: str = PROMPT, **sampling: object) -> str:
+    request = CompletionRequest(prompt=prompt, sampling=SamplingOptions(**sampling))
+    return "".join([chunk.text async for chunk in runner.completion(request)])
+
+
+async def _drafts(runner: ProcessRunner) -> tuple[int, int]:
+    stats = await runner.stats()
+    return stats["draft_tokens"], stats["draft_accepted"]
+
+
+async def test_greedy_text_is_the_same_with_and_without_drafts(runner: ProcessRunner) -> None:
+    prompts = [PROMPT, "abcabcabcabc", "one two three four one two three"]
+    for prompt in prompts:
+        plain = await _text(runner, prompt, temperature=0.0, num_predict=120, draft_num_predict=0)
+        before = await _drafts(runner)
+        drafted = await _text(runner, prompt, temperature=0.0, num_predict=120)
+        after = await _drafts(runner)
+        assert drafted == plain
+        assert after[1] > before[1]  # drafts were accepted: the test speculated
+
+
+async def test_concurrent_greedy_streams_keep_their_text(runner: ProcessRunner) -> None:
+    prompts = [f"{i} {PROMPT}" for i in range(4)]
+    alone = [await _text(runner, p, temperature=0.0, num_predict=80) for p in prompts]
+    together = await asyncio.gather(
+        *(_text(runner, p, temperature=0.0, num_predict=80) for p in prompts)
+    )
+    assert list(together) == alone
+
+
+async def test_draft_num_predict_zero_sends_no_drafts(runner: ProcessRunner) -> None:
+    before = await _drafts(runner)
+    await _text(runner, temperature=0.0, num_predict=60, draft_num_predict=0)
+    assert await _drafts(runner) == before
+
+
+def _chi2_sf(statistic: float, df: int) -> float:
+    """P(X >= statistic) for a chi-squared X with `df` degrees of freedom (series form)."""
+    a, x = df / 2, statistic / 2
+    term = total = 1.0 / a
+    n = 1
+    while term > total * 1e-12:
+        term *= x / (a + n)
+        total += term
+        n += 1
+    lower = math.exp(-x + a * math.log(x) - math.lgamma(a)) * total if x > 0 else 0.0
+    return max(0.0, 1.0 - lower)
+
+
+async def _reply_tokens(runner: ProcessRunner, request: CompletionRequest) -> tuple[int, ...]:
+    chunks = [chunk async for chunk in runner.completion(request)]
+    tokens = chunks[-1].tokens or []
+    return tuple(tokens[chunks[-1].prompt_tokens :])
+
+
+def _homogeneity_p(first: Counter[tuple[int, ...]], second: Counter[tuple[int, ...]]) -> float:
+    """The p-value of a chi-squared test that two samples come from one distribution (rare
+    outcomes pooled, so every expected count is large enough for the test)."""
+    outcomes = set(first) | set(second)
+    common = [o for o in outcomes if first[o] + second[o] >= 10]
+    rows = [
+        [c[o] for o in common] + [sum(c[o] for o in outcomes - set(common))]
+        for c in (first, second)
+    ]
+    columns = [a + b for a, b in zip(*rows, strict=True)]
+    total = sum(columns)
+    statistic = sum(
+        (row[j] - sum(row) * columns[j] / total) ** 2 / (sum(row) * columns[j] / total)
+        for row in rows
+        for j in range(len(columns))
+        if columns[j]
+    )
+    df = sum(1 for c in columns if c) - 1
+    assert df >= 3, "too few outcomes for the test to mean anything"
+    return _chi2_sf(statistic, df)
+
+
+async def test_sampled_text_follows_the_same_distribution(runner: ProcessRunner) -> None:
+    """Three tokens sampled after text that loops (the model's own greedy output), so drafts
+    are proposed and both kept and rejected: their joint distribution must not depend on
+    drafting. Different seeds on each side: equal seeds would make equal draws."""
+    greedy = CompletionRequest(PROMPT, SamplingOptions(temperature=0.0, num_predict=48))
+    looping = [chunk async for chunk in runner.completion(greedy)][-1].tokens
+
+    async def sample(seeds: range, draft: int) -> Counter[tuple[int, ...]]:
+        options = SamplingOptions(
+            temperature=0.05, top_k=40, top_p=1.0, num_predict=3, seed=0, draft_num_predict=draft
+        )
+        requests = [
+            CompletionRequest("", dataclasses.replace(options, seed=s), context=tuple(looping))
+            for s in seeds
+        ]
+        return Counter(await asyncio.gather(*(_reply_tokens(runner, r) for r in requests)))
+
+    before = await _drafts(runner)
+    drafted = await sample(range(0, 400), 16)
+    after = await _drafts(runner)
+    plain = await sample(range(1000, 1400), 0)
+    sent, kept = after[0] - before[0], after[1] - before[1]
+    assert sent > kept > 0  # drafts were both kept and rejected
+    assert _homogeneity_p(drafted, plain) > 1e-3
+
+
+def test_the_chi2_tail_matches_known_values() -> None:
+    assert _chi2_sf(3.841, 1) == pytest.approx(0.05, abs=1e-3)
+    assert _chi2_sf(18.307, 10) == pytest.approx(0.05, abs=1e-3)
+
+
+def test_the_lookup_proposes_what_followed_the_text_s_end_before() -> None:
+    drafter = Drafter([5, 6, 7, 8, 9, 1, 2, 5, 6])
+    kind, tokens = drafter.propose(3)
+    assert tokens == [7, 8, 9] and kind == 2
+    drafter.append(7)  # the copy goes on: the next proposal continues it
+    assert drafter.propose(2)[1] == [8, 9]
+    drafter.append(3)  # it broke off: nothing recurs now
+    assert drafter.propose(4)[1] == []
+
+
+def test_unsent_proposals_teach_the_drafter_too() -> None:
+    drafter = Drafter([1, 2, 3, 1, 2])
+    start = drafter.acceptance(2)
+    for _ in range(5):
+        kind, tokens = drafter.propose(1)
+        drafter.unsent = (kind, tokens[0])
+        drafter.append(tokens[0] + 100)  # the model said something else
+        drafter.append(1)
+        drafter.append(2)
+    assert drafter.acceptance(2) < start / 2
+
+
+def test_uneven_sequences_cost_llama_cpp_extra_passes() -> None:
+    cost = DecodeCost(512, unified=False)
+    assert cost.passes([1, 1, 1, 1]) == 1
+    assert cost.passes([5, 1, 1, 1]) == 2
+    assert cost.passes([5, 5, 1, 1]) == 2
+    assert cost.passes([5, 1, 5, 1]) == 3
+    assert cost.passes([0, 3, 0, 3]) == 2
+    assert DecodeCost(512, unified=True).passes([5, 1, 5, 1]) == 1
+
+
+def test_the_plan_drafts_only_where_it_pays() -> None:
+    cost = DecodeCost(512, unified=False)
+    sure = Proposal(0, [1] * 8, 0.95)
+    doubtful = Proposal(2, [1] * 8, 0.05)
+    assert plan([sure], cost) == [8]
+    assert plan([doubtful], cost) == [0]
+    # A lone drafter beside three plain streams makes a second pass: only a sure one pays.
+    idle = Proposal(0, [], 0.0)
+    assert plan([Proposal(3, [1] * 2, 0.3), idle, idle, idle], cost) == [0, 0, 0, 0]
+    assert plan([sure, idle, None, None], cost)[0] > 0
+
+
+def test_the_cost_model_learns_the_token_cost() -> None:
+    cost = DecodeCost(512, unified=True)
+    for _ in range(60):
+        cost.observe([1], 0.030)
+        cost.observe([9], 0.030 + 8 * 0.009)  # a pass 21 ms, a token 9 ms
+    assert cost.per_token() == pytest.approx(0.009 / 0.021, rel=0.1)
+
+
+def test_draft_num_predict_is_a_request_option() -> None:
+    _, sampling = options.from_map({"draft_num_predict": 4}, {"draft_num_predict": 0})
+    assert sampling.draft_num_predict == 0
+    assert options.from_map(None, None)[1].draft_num_predict == DRAFT_NUM_PREDICT > 0
