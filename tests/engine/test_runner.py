@@ -136,13 +136,14 @@ async def test_prompt_cache_evaluates_only_new_tokens(runner: ProcessRunner) -> 
     assert second.prompt_eval_count < total - 100
     _, repeat = await _collect(runner, _request(history + " and runs away", seed=-1))
     assert repeat.prompt_eval_count == 1
-    # A seeded request evaluates its whole prompt, so its text never depends on the cache.
+    # A seeded request reuses only prefixes evaluated in fixed chunks, which unseeded
+    # requests never make: it evaluates the whole prompt (tests/engine/test_seeded_cache.py).
     _, seeded = await _collect(runner, _request(history + " and runs away", seed=3))
     assert seeded.prompt_eval_count == total
 
 
 async def test_context_tokens_continue_a_generation(runner: ProcessRunner) -> None:
-    _, first = await _collect(runner, _request("abc"))
+    _, first = await _collect(runner, _request("abc", seed=-1))
     request = CompletionRequest(
         prompt="def", context=tuple(first.tokens), sampling=SamplingOptions(num_predict=4)
     )

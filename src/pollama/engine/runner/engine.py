@@ -15,6 +15,7 @@ from typing import Any
 
 import llama_cpp.llama_cpp as C
 
+from pollama.engine.runner import chunks
 from pollama.engine.runner.batch import Batch
 from pollama.engine.runner.logprobs import LogprobReader, Pending
 from pollama.engine.runner.model import Vocab
@@ -55,6 +56,7 @@ class Engine:
         self.slots = [Slot(seq_id=i) for i in range(opts.num_parallel)]
         self.waiting: collections.deque[Job] = collections.deque()
         self.batch = Batch(C.llama_n_batch(ctx))
+        self.chunk_batch = Batch(chunks.CHUNK)
         self.outbox: list[Message] = []
         self.logprobs = LogprobReader(vocab)
         self.stats = {
@@ -122,13 +124,15 @@ class Engine:
     def _start(self, slot: Slot, job: Job, n_past: int) -> None:
         # llama.cpp needs at least one token evaluated to produce logits.
         n_past = min(n_past, len(job.prompt) - 1)
-        if job.request.sampling.seed >= 0:
-            # A seed asks for the same text every time, and a prompt evaluated in other
-            # batch shapes (part cached, part new) gives logits that differ in the last bits.
-            n_past = 0
+        slot.seeded = job.request.sampling.seed >= 0
+        slot.recompute = []
+        if slot.seeded:
+            # A seed asks for the same text every time: only fixed chunks are reused.
+            n_past = chunks.aligned(min(n_past, slot.canonical))
         if not C.llama_memory_seq_rm(self.mem, slot.seq_id, n_past, -1):
             C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
             n_past = 0
+        slot.canonical = min(slot.canonical, n_past)
         self.stats["cached_tokens"] += n_past
         slot.cache = job.prompt[:n_past]
         slot.pending = job.prompt[n_past:]
@@ -140,14 +144,25 @@ class Engine:
 
     @property
     def busy(self) -> bool:
-        """Whether a step has work to do."""
-        return bool(self.waiting and any(s.job is None for s in self.slots)) or any(
-            s.job is not None for s in self.slots
+        """Whether a step has work to do (idle slots' seeded replies to recompute, too)."""
+        return (
+            bool(self.waiting and any(s.job is None for s in self.slots))
+            or any(s.job is not None for s in self.slots)
+            or any(self._to_recompute(s) for s in self.slots)
         )
 
     def step(self) -> None:
-        """Admit waiting requests, decode one batch, sample, queue output in `outbox`."""
+        """Admit waiting requests, decode one batch, sample, queue output in `outbox`;
+        then one fixed chunk of each seeded prompt; with nothing else to do, one chunk of
+        an idle slot's seeded reply."""
         self._admit()
+        decoded = self._decode_step()
+        chunked = self._seeded_prompt_chunks()
+        if not decoded and not chunked:
+            self._recompute_one()
+
+    def _decode_step(self) -> bool:
+        """The shared batch: every generating slot's next token (and draft), prompt chunks."""
         batch = self.batch
         batch.clear()
         outputs: list[Output] = []
@@ -172,7 +187,7 @@ class Engine:
         decoding = batch.n
         seqs = len(outputs) + self._add_prompts(outputs)
         if batch.n == 0:
-            return
+            return False
         started = time.perf_counter()
         status = batch.decode(self.ctx)
         if batch.n == decoding:  # prompts take other shapes: learn from decode steps only
@@ -182,9 +197,10 @@ class Engine:
         self.stats["max_seqs_per_decode"] = max(self.stats["max_seqs_per_decode"], seqs)
         if status != 0:
             self._fail_batch(status)
-            return
+            return True
         for slot, index, kind, draft in outputs:
             self._verify(slot, index, kind, draft)
+        return True
 
     def _plan_drafts(self, generating: list[Slot]) -> dict[Slot, tuple[int, list[int]]]:
         """The draft (kind, tokens) each generating slot sends this step, if any pays."""
@@ -204,7 +220,9 @@ class Engine:
             proposals[slot.seq_id] = proposal
         if not any(p is not None and p.tokens for p in proposals):
             return {}
-        counts = plan(proposals, self.cost)
+        # A seeded request's batch shapes (and so its numbers) depend on its text alone.
+        fixed = self.cost.prior if any(s.seeded for s in generating) else None
+        counts = plan(proposals, self.cost, fixed)
         drafts = {}
         for slot in generating:
             proposal, n = proposals[slot.seq_id], counts[slot.seq_id]
@@ -244,7 +262,7 @@ class Engine:
         self._rotate = (self._rotate + 1) % n
         for k in range(n):
             slot = self.slots[(self._rotate + k) % n]
-            if slot.job is None or not slot.pending or self.batch.room == 0:
+            if slot.job is None or not slot.pending or slot.seeded or self.batch.room == 0:
                 continue
             take = slot.pending[: self.batch.room]
             last = len(take) == len(slot.pending)
@@ -256,6 +274,67 @@ class Engine:
             if last:
                 outputs.append((slot, index, 0, []))
         return added
+
+    # -- seeded prompts, in fixed chunks ---------------------------------------------------
+
+    def _seeded_prompt_chunks(self) -> bool:
+        """Evaluate the next fixed chunk of every seeded prompt, each in its own decode."""
+        worked = False
+        for slot in self.slots:
+            job = slot.job
+            if job is None or not slot.pending or not slot.seeded:
+                continue
+            start = len(slot.cache)
+            take = slot.pending[: chunks.chunk_end(start, start + len(slot.pending)) - start]
+            last = len(take) == len(slot.pending)
+            index = self._decode_chunk(slot, take, "last" if last else "none")
+            if index is None:
+                return True
+            slot.pending = slot.pending[len(take) :]
+            job.prompt_evaluated += len(take)
+            worked = True
+            if last:
+                self._verify(slot, index, 0, [])
+        return worked
+
+    def _decode_chunk(self, slot: Slot, tokens: list[int], output: str) -> int | None:
+        """Decode `tokens` after the slot's cache, alone; their output index, None if failed.
+        A full chunk that continues the canonical prefix extends it."""
+        batch = self.chunk_batch
+        batch.clear()
+        start = len(slot.cache)
+        index = batch.add(tokens, start, slot.seq_id, output)
+        status = batch.decode(self.ctx)
+        self.stats["decodes"] += 1
+        self.stats["tokens"] += batch.n
+        if status != 0:
+            self._fail_batch(status)
+            return None
+        slot.cache.extend(tokens)
+        if slot.canonical == start and len(tokens) == chunks.CHUNK:
+            slot.canonical = len(slot.cache)
+        return index
+
+    def _to_recompute(self, slot: Slot) -> bool:
+        """Whether an idle slot holds a seeded reply not yet in fixed chunks."""
+        if slot.job is not None or not slot.seeded:
+            return False
+        return bool(slot.recompute) or chunks.aligned(len(slot.cache)) > slot.canonical
+
+    def _recompute_one(self) -> None:
+        """Re-evaluate one fixed chunk of an idle slot's seeded reply, so the next turn
+        finds it canonical; a request that takes the slot first just finds less cached."""
+        slot = next((s for s in self.slots if self._to_recompute(s)), None)
+        if slot is None:
+            return
+        if not slot.recompute:  # the tail after the last full chunk comes back too
+            slot.recompute = slot.cache[slot.canonical :]
+            C.llama_memory_seq_rm(self.mem, slot.seq_id, slot.canonical, -1)
+            del slot.cache[slot.canonical :]
+        start = len(slot.cache)
+        n = chunks.chunk_end(start, start + len(slot.recompute)) - start
+        take, slot.recompute = slot.recompute[:n], slot.recompute[n:]
+        self._decode_chunk(slot, take, "none")
 
     def _make_room(self, slot: Slot) -> bool:
         """Shift the slot's context when it is full, as Ollama does; False ends the job."""
@@ -272,6 +351,7 @@ class Engine:
         C.llama_memory_seq_rm(self.mem, slot.seq_id, keep, keep + discard)
         C.llama_memory_seq_add(self.mem, slot.seq_id, keep + discard, -1, -discard)
         slot.cache = slot.cache[:keep] + slot.cache[keep + discard :]
+        slot.canonical = min(slot.canonical, chunks.aligned(keep))
         return True
 
     def _sample(self, slot: Slot, index: int) -> int | None:
@@ -356,6 +436,7 @@ class Engine:
                 self.outbox.append({"id": slot.job.id, "error": message, "kind": "PollamaError"})
                 C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
                 slot.cache = []
+                slot.canonical = 0
                 slot.release()
 
     def answer_error(self, job_id: int, exc: Exception) -> None:
@@ -368,5 +449,7 @@ class Engine:
         return {
             **self.stats,
             "slot_cache_sizes": [len(s.cache) for s in self.slots],
+            "slot_canonical_sizes": [s.canonical for s in self.slots],
+            "recomputing": any(self._to_recompute(s) for s in self.slots),
             "draft_token_cost": self.cost.per_token(),
         }

@@ -50,6 +50,11 @@ class Slot:
     pending: list[int] = field(default_factory=list)
     job: Job | None = None
     last_used: float = 0.0
+    # How many tokens at the start of `cache` were evaluated in fixed chunks (`chunks.py`),
+    # whether the last job was seeded, and the tokens of its reply still to re-evaluate so.
+    canonical: int = 0
+    seeded: bool = False
+    recompute: list[int] = field(default_factory=list)
 
     def release(self) -> None:
         """Free the slot; its cache stays for the next request to reuse."""

@@ -176,15 +176,18 @@ class Proposal:
     acceptance: float
 
 
-def plan(proposals: list[Proposal | None], cost: DecodeCost) -> list[int]:
+def plan(
+    proposals: list[Proposal | None], cost: DecodeCost, per_token: float | None = None
+) -> list[int]:
     """How many draft tokens each generating slot sends this step (0: none).
 
     `proposals[i]` belongs to the i-th sequence (None: not generating this step). Every slot
     sends at most `k` tokens, for the `k` that gives the most expected tokens per unit of
-    batch cost; k = 0 (no drafts) is the plan to beat.
+    batch cost; k = 0 (no drafts) is the plan to beat. `per_token` overrides the learned
+    token cost (a seeded request's batches must not depend on timings).
     """
     base = [0 if p is None else 1 for p in proposals]
-    per_token = cost.per_token()
+    per_token = cost.per_token() if per_token is None else per_token
     generating = sum(base)
     best_k, best_rate = 0, generating / cost.estimate(base, per_token)
     longest = max((len(p.tokens) for p in proposals if p is not None), default=0)

@@ -1,0 +1,99 @@
+"""Seeded requests reuse the prompt cache in fixed chunks and still give the same text."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from pollama.engine.runner import ProcessRunner, spawn_runner
+from pollama.engine.runner.chunks import CHUNK
+from pollama.engine.types import (
+    CompletionChunk,
+    CompletionRequest,
+    LoadSpec,
+    RunnerOptions,
+    SamplingOptions,
+)
+
+HISTORY = "The quick brown fox jumps over the lazy dog. " * 4
+
+
+def _spec(path: Path) -> LoadSpec:
+    options = RunnerOptions(num_ctx=512, num_parallel=2, num_thread=1)
+    return LoadSpec("tiny", "0" * 64, path, options=options)
+
+
+@pytest.fixture
+async def runners(tiny_gguf: Path) -> AsyncIterator[tuple[ProcessRunner, ProcessRunner]]:
+    """Two runners of the same model: one that keeps a cache, one asked only once per prompt."""
+    cached, fresh = await asyncio.gather(
+        spawn_runner(_spec(tiny_gguf)), spawn_runner(_spec(tiny_gguf))
+    )
+    yield cached, fresh
+    await asyncio.gather(cached.close(), fresh.close())
+
+
+async def _run(runner: ProcessRunner, request: CompletionRequest) -> tuple[str, CompletionChunk]:
+    chunks = [c async for c in runner.completion(request)]
+    return "".join(c.text for c in chunks), chunks[-1]
+
+
+async def _idle(runner: ProcessRunner) -> None:
+    """Wait until the runner has put its seeded replies into fixed chunks."""
+    for _ in range(500):
+        if not (await runner.stats())["recomputing"]:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the runner never finished recomputing")
+
+
+def _seeded(prompt: str, context: tuple[int, ...] = (), seed: int = 11) -> CompletionRequest:
+    sampling = SamplingOptions(seed=seed, temperature=0.9, num_predict=24)
+    return CompletionRequest(prompt=prompt, context=context, sampling=sampling)
+
+
+async def test_a_cached_prefix_gives_a_seeded_request_the_same_text(
+    runners: tuple[ProcessRunner, ProcessRunner],
+) -> None:
+    cached, fresh = runners
+    await _run(cached, _seeded(HISTORY))
+    longer = _seeded(HISTORY + "and runs away")
+    text, final = await _run(cached, longer)
+    total = len(await cached.tokenize(HISTORY + "and runs away", add_special=True))
+    assert final.prompt_eval_count < total - 100 + CHUNK  # the shared prefix came from cache
+    assert (await _run(fresh, longer))[0] == text
+
+
+async def test_a_seeded_chat_evaluates_only_each_new_turn(
+    runners: tuple[ProcessRunner, ProcessRunner],
+) -> None:
+    cached, fresh = runners
+    context: tuple[int, ...] = ()
+    for turn in range(6):
+        message = f" Turn {turn}: tell me a fact about the number {turn}."
+        new = len(await cached.tokenize(message))
+        request = _seeded(message, context, seed=turn)
+        text, final = await _run(cached, request)
+        assert (await _run(fresh, request))[0] == text
+        if turn:
+            assert final.prompt_eval_count <= new + CHUNK
+        context = tuple(final.tokens or ())
+        await _idle(cached)
+    stats = await cached.stats()
+    assert max(stats["slot_canonical_sizes"]) > len(context) - CHUNK
+
+
+async def test_unseeded_requests_still_reuse_every_cached_token(
+    runners: tuple[ProcessRunner, ProcessRunner],
+) -> None:
+    cached, _ = runners
+    _, first = await _run(cached, _seeded(HISTORY))
+    await _idle(cached)  # the seeded reply was re-evaluated, tail included
+    plain = CompletionRequest(
+        "more", context=tuple(first.tokens or ()), sampling=SamplingOptions(num_predict=4)
+    )
+    _, final = await _run(cached, plain)
+    assert final.prompt_eval_count == 1 + len(await cached.tokenize("more"))
