@@ -6,7 +6,9 @@ Prints three ratios:
 - aggregate decode tok/s of 4 concurrent `/api/generate` streams / 1 stream (goal >= 1.5x);
 - time to first token of turn 10 of a `/api/chat` conversation / turn 2 (goal <= 1.5x): the
   prompt cache evaluates only the new turn, where bare llama.cpp re-reads the history;
-- cold load to first token through the server / `Llama()` + first token (goal <= 1.2x).
+- cold load to first token through the server / `Llama()` + first token (goal <= 1.2x);
+- time to first token of turn 10 of a seeded chat / of an unseeded one (goal <= 1.2x): a
+  seeded prompt reuses the cache in fixed chunks.
 """
 
 from __future__ import annotations
@@ -58,19 +60,25 @@ async def aggregate(url: str, streams: int, tokens: int, threads: int) -> float:
     return sum(len(r) - 1 for r in runs) / (last - first)
 
 
-def chat_ttft(url: str, turns: int, threads: int) -> list[float]:
-    """Time to first token of each turn of one growing chat."""
+def chat_ttft(url: str, turns: int, threads: int, seed: int = -1) -> list[float]:
+    """Time to first token of each turn of one growing chat (its messages name the seed, so
+    a seeded chat and an unseeded one share no cached prefix)."""
     messages: list[dict[str, str]] = []
     times = []
     with httpx.Client(base_url=url, timeout=None) as client:
         for turn in range(turns):
             messages.append(
-                {"role": "user", "content": f"Turn {turn}: tell me one fact about {turn} ."}
+                {"role": "user", "content": f"Turn {turn} ({seed}): one fact about {turn} ."}
             )
             body = {
                 "model": MODEL,
                 "messages": messages,
-                "options": {"num_predict": 24, "temperature": 0, "num_thread": threads},
+                "options": {
+                    "num_predict": 24,
+                    "temperature": 0,
+                    "num_thread": threads,
+                    "seed": seed,
+                },
             }
             start, first, reply = time.perf_counter(), 0.0, ""
             with client.stream("POST", "/api/chat", json=body) as response:
@@ -132,6 +140,10 @@ def main() -> None:
             asyncio.run(aggregate(url, 4, args.tokens, args.threads)) for _ in range(2)
         )
         ttft = chat_ttft(url, 10, args.threads)
+        seeded = statistics.median(chat_ttft(url, 10, args.threads, seed=s)[9] for s in (1, 2))
+        unseeded = statistics.median(
+            chat_ttft(url, 10, args.threads, seed=-2 - s)[9] for s in (1, 2)
+        )
         cold = statistics.median(cold_server(url, args.threads) for _ in range(3))
     bare = statistics.median(cold_bare(gguf, args.threads) for _ in range(3))
     print(f"model {gguf.name}, threads {args.threads}")
@@ -139,6 +151,8 @@ def main() -> None:
     print(f"  ratio 4/1: {four / one:.2f}x (goal >= 1.5)")
     print(f"chat TTFT, turn 2 {ttft[1] * 1000:.0f} ms, turn 10 {ttft[9] * 1000:.0f} ms")
     print(f"  ratio turn 10 / turn 2: {ttft[9] / ttft[1]:.2f}x (goal <= 1.5)")
+    print(f"seeded chat TTFT at turn 10 {seeded * 1000:.0f} ms, unseeded {unseeded * 1000:.0f} ms")
+    print(f"  ratio seeded / unseeded: {seeded / unseeded:.2f}x (goal <= 1.2)")
     print(f"cold load to first token, server {cold:.2f} s, bare {bare:.2f} s")
     print(f"  ratio server / bare: {cold / bare:.2f}x (goal <= 1.2)")
 
