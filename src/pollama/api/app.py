@@ -18,6 +18,7 @@ from pollama.api.middleware import (
     RejectForeignOrigins,
     origin_pattern,
 )
+from pollama.api.request_metrics import CountRequests
 from pollama.api.routes import ROUTERS
 from pollama.engine.scheduler import Scheduler
 from pollama.registry import Registry
@@ -79,6 +80,8 @@ def create_app(
     allowed = origin_pattern(config.origins())
     # The last added runs first: foreign hosts, then foreign origins, are refused before
     # anything else; bodies are measured before any route reads them.
+    # Requests are counted innermost, where the routed scope (its path template) is seen.
+    app.add_middleware(CountRequests)
     app.add_middleware(BodiesAreJson)
     app.add_middleware(LimitBodies)
     app.add_middleware(

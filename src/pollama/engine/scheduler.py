@@ -31,7 +31,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from pollama import config, durations
+from pollama import config, durations, metrics
 from pollama.engine.runner.launch import RunnerLauncher
 from pollama.engine.types import LoadSpec, ModelFiles, Runner
 from pollama.errors import Canceled, ServerBusy
@@ -61,6 +61,8 @@ class LoadedModel:
     expires_at: datetime | None
     size: int
     size_vram: int
+    running: int = 0  # requests it is serving now
+    waiting: int = 0  # requests queued for it
 
 
 def needs_reload(loaded: LoadSpec, wanted: LoadSpec) -> bool:
@@ -204,7 +206,7 @@ class Scheduler:
             entry.keep_alive = 0
             entry.expires_at = datetime.now(UTC)
             if entry.runner is not None and entry.in_flight == 0:
-                self._forget(entry)
+                self._forget(entry, "requested")
                 idle.append(entry)
         await asyncio.gather(*(self._close(e) for e in idle))
         self._dispatch()
@@ -214,6 +216,9 @@ class Scheduler:
         """The loaded models, most recently used first."""
         ready = [e for e in self._entries.values() if e.runner is not None and e.alive]
         ready.sort(key=lambda e: e.last_used, reverse=True)
+        waiting: dict[_Key, int] = {}
+        for waiter in self._queue:
+            waiting[waiter.key] = waiting.get(waiter.key, 0) + 1
         return [
             LoadedModel(
                 spec=e.spec,
@@ -221,10 +226,17 @@ class Scheduler:
                 expires_at=e.expires_at,
                 size=e.runner.metadata.size,
                 size_vram=0,  # llama.cpp runs on the CPU here
+                running=e.in_flight,
+                waiting=waiting.get(e.key, 0),
             )
             for e in ready
             if e.runner is not None
         ]
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for a runner, all models together."""
+        return len(self._queue)
 
     def start(self) -> None:
         """Start a runner process ahead of the first load; called when the server starts."""
@@ -247,7 +259,7 @@ class Scheduler:
                 task.cancel()
         entries = list(self._entries.values())
         for entry in entries:
-            self._forget(entry)
+            self._forget(entry, "shutdown")
         await asyncio.gather(*(self._close(e) for e in entries if e.runner is not None))
         if entries:
             log.info("stopped %d runner(s)", len(entries))
@@ -266,16 +278,20 @@ class Scheduler:
             and not any(w.key == waiter.key for w in self._queue)
         ):
             self._grant(waiter, entry)
+            metrics.queue_wait.observe(0.0)
             return entry
         if len(self._queue) >= self._max_queue:
             raise ServerBusy()
         self._queue.append(waiter)
+        queued = time.monotonic()
         self._dispatch()
         try:
-            return await waiter.future
+            entry = await waiter.future
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise QueueCanceled() from None
+        metrics.queue_wait.observe(time.monotonic() - queued)
+        return entry
 
     def _abandon(self, waiter: _Waiter) -> None:
         """Give back a cancelled waiter's place (or the slot it was granted as it went)."""
@@ -333,7 +349,7 @@ class Scheduler:
             if entry is not None and entry.runner is None:
                 continue  # loading: served when the load ends
             if entry is not None and not entry.alive:
-                self._drop(entry)
+                self._drop(entry, "crashed")
                 entry = None
             if entry is not None:
                 if not needs_reload(entry.spec, waiter.spec):
@@ -347,7 +363,7 @@ class Scheduler:
                 entry.draining = True  # reload: let its requests finish first
                 if entry.in_flight:
                     continue
-                self._forget(entry)
+                self._forget(entry, "reload")
                 self._start_load(waiter, victim=entry)
                 continue
             if capacity_blocked:
@@ -359,7 +375,7 @@ class Scheduler:
             if victim is None:
                 capacity_blocked = True
                 continue
-            self._forget(victim)
+            self._forget(victim, "evicted")
             self._start_load(waiter, victim=victim)
 
     def _loaded_count(self) -> int:
@@ -394,6 +410,7 @@ class Scheduler:
             runner = await self._runner_factory(entry.spec)
         except Exception as exc:
             log.warning("loading %s failed: %s", entry.spec.name, exc)
+            metrics.loads.labels(entry.spec.name, "failed").inc()
             self._forget(entry)
             self._fail_waiters(entry.spec, exc)
             self._dispatch()
@@ -403,6 +420,7 @@ class Scheduler:
             return
         entry.runner = runner
         entry.last_used = time.monotonic()
+        metrics.loads.labels(entry.spec.name, "ok").inc()
         self._dispatch()
         if entry.in_flight == 0:
             self._on_idle(entry)
@@ -419,7 +437,7 @@ class Scheduler:
         """Start the keep_alive countdown of a runner whose last request ended."""
         entry.cancel_timer()
         if entry.keep_alive == 0 or not entry.alive:
-            self._drop(entry)
+            self._drop(entry, "expired" if entry.alive else "crashed")
             self._dispatch()
             return
         entry.expires_at = _expiry(entry.keep_alive)
@@ -431,18 +449,21 @@ class Scheduler:
         entry.timer = None
         if self._entries.get(entry.key) is entry and entry.in_flight == 0:
             log.info("keep_alive of %s ran out", entry.spec.name)
-            self._drop(entry)
+            self._drop(entry, "expired")
             self._dispatch()
 
-    def _forget(self, entry: _Entry) -> None:
-        """Take `entry` off the books (its runner is closed by whoever called this)."""
+    def _forget(self, entry: _Entry, reason: str | None = None) -> None:
+        """Take `entry` off the books (its runner is closed by whoever called this); a
+        `reason` counts a loaded runner's unload in the metrics."""
         entry.cancel_timer()
         if self._entries.get(entry.key) is entry:
             del self._entries[entry.key]
+            if reason is not None and entry.runner is not None:
+                metrics.unloads.labels(entry.spec.name, reason).inc()
 
-    def _drop(self, entry: _Entry) -> None:
+    def _drop(self, entry: _Entry, reason: str) -> None:
         """Forget `entry` and close its runner in the background."""
-        self._forget(entry)
+        self._forget(entry, reason)
         if entry.runner is not None:
             self._spawn(self._close(entry))
 

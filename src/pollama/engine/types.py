@@ -135,7 +135,8 @@ class CompletionChunk:
     whole sequence, prompt and reply, for generate's `context`. `truncated` counts prompt
     tokens dropped to fit `num_ctx`, so the API can report it rather than hide it; it and
     `prompt_tokens` (the prompt's length, cached or not) come with the first chunk and every
-    one after. `stop_sequence` (final chunk) is the stop string that ended the reply.
+    one after. `stop_sequence` (final chunk) is the stop string that ended the reply;
+    `draft_tokens` and `draft_accepted` count its speculative drafts.
     `logprobs` (when the request asked) are those of the tokens whose text this chunk
     completes: joined over a reply, their bytes are the reply's.
     """
@@ -152,6 +153,8 @@ class CompletionChunk:
     truncated: int = 0
     stop_sequence: str | None = None
     logprobs: list[Logprob] = field(default_factory=list)
+    draft_tokens: int = 0  # sent for verification by speculative decoding (final chunk)
+    draft_accepted: int = 0
 
 
 @dataclass

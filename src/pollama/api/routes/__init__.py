@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pollama.api.routes import anthropic, embed, generate, models, openai, ps, registry
+from pollama.api.routes import anthropic, embed, generate, metrics, models, openai, ps, registry
 
 ROUTERS: list[APIRouter] = [
     models.router,  # /, /api/version, tags, show, create, blobs, copy, delete
@@ -14,6 +14,7 @@ ROUTERS: list[APIRouter] = [
     registry.router,  # /api/pull, /api/push
     openai.router,  # /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models
     anthropic.router,  # /v1/messages
+    metrics.router,  # /metrics
 ]
 
 __all__ = ["ROUTERS"]

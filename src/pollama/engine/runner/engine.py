@@ -234,10 +234,12 @@ class Engine:
 
     def _verify(self, slot: Slot, index: int, kind: int, draft: list[int]) -> None:
         """Sample the slot's outputs from batch output `index` on, keeping each draft token
-        the sampler draws; the rejected tail leaves the KV cache."""
+        the sampler draws; the rejected tail leaves the KV cache. Every token (and whatever
+        `_sample` reads with it) comes from the output of the position that verified it."""
         job = slot.job
         valid = len(slot.cache) - len(draft)
         accepted = 0
+        job.draft_tokens += len(draft)  # counted before a token ends the job and reports them
         while True:
             token = self._sample(slot, index + accepted)
             if token is not None and job.drafter is not None:
@@ -245,6 +247,7 @@ class Engine:
             if token is None or accepted == len(draft) or token != draft[accepted]:
                 break
             accepted += 1
+            job.draft_accepted += 1
         if not draft:
             return
         valid += accepted
@@ -409,6 +412,8 @@ class Engine:
             "prompt_tokens": len(job.prompt),
             "truncated": job.truncated,
             "stop_sequence": job.out.matched,
+            "draft_tokens": job.draft_tokens,
+            "draft_accepted": job.draft_accepted,
         }
         if job.logprobs is not None:
             done["logprobs"] = job.logprobs.release(job.out.released_bytes)

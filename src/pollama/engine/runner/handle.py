@@ -13,10 +13,11 @@ import dataclasses
 import itertools
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pollama import errors
+from pollama import errors, metrics
 from pollama.engine.runner import protocol
 from pollama.engine.types import (
     CompletionChunk,
@@ -122,6 +123,7 @@ class ProcessRunner:
             self._dead = True
             if not self._closing:
                 log.warning("runner for %s (pid %d) stopped unexpectedly", self.spec.name, self.pid)
+                metrics.runner_crashes.labels(self.spec.name).inc()
         for stream in self._streams.values():
             stream.put_nowait(exc)
         for future in self._calls.values():
@@ -152,6 +154,7 @@ class ProcessRunner:
         self._streams[job_id] = queue
         finished = False
         prompt: dict[str, int] = {}  # prompt_tokens and truncated, sent with the first text
+        sent = time.perf_counter()
         try:
             self._send({"op": "complete", "id": job_id, "request": dataclasses.asdict(request)})
             while True:
@@ -162,13 +165,18 @@ class ProcessRunner:
                 if "t" in message:
                     if "prompt_tokens" in message:
                         prompt = {k: message[k] for k in ("prompt_tokens", "truncated")}
+                        metrics.time_to_first_token.labels(self.spec.name).observe(
+                            time.perf_counter() - sent
+                        )
                     logprobs = _logprobs(message.get("lp", ()))
                     yield CompletionChunk(text=message["t"], logprobs=logprobs, **prompt)
                 elif "done" in message:
                     finished = True
                     done = message["done"]
                     done["logprobs"] = _logprobs(done.get("logprobs", ()))
-                    yield CompletionChunk(done=True, **done)
+                    final = CompletionChunk(done=True, **done)
+                    self._count(final, first_seen=bool(prompt), sent=sent)
+                    yield final
                     return
                 else:
                     finished = True
@@ -177,6 +185,23 @@ class ProcessRunner:
             self._streams.pop(job_id, None)
             if not finished and self.alive:
                 self._send({"op": "cancel", "id": job_id})
+
+    def _count(self, final: CompletionChunk, *, first_seen: bool, sent: float) -> None:
+        """Record a finished generation in the metrics."""
+        model = self.spec.name
+        if not first_seen:  # no text came before the end: the first token was this
+            metrics.time_to_first_token.labels(model).observe(time.perf_counter() - sent)
+        metrics.prompt_tokens.labels(model).inc(final.prompt_tokens)
+        metrics.prompt_cache_reused.labels(model).inc(
+            max(0, final.prompt_tokens - final.prompt_eval_count)
+        )
+        metrics.generated_tokens.labels(model).inc(final.eval_count)
+        metrics.draft_tokens.labels(model).inc(final.draft_tokens)
+        metrics.draft_accepted.labels(model).inc(final.draft_accepted)
+        if final.eval_count > 1:
+            metrics.token_latency.labels(model).observe(
+                final.eval_duration / 1e9 / (final.eval_count - 1)
+            )
 
     async def tokenize(self, text: str, *, add_special: bool = False) -> list[int]:
         """Tokens of `text`, parsing special tokens such as `<|im_start|>`."""

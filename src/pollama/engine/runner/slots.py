@@ -30,6 +30,8 @@ class Job:
     num_ctx: int = 0  # the request's context, at most the runner's
     sampler: SamplerChain | None = None
     drafter: Drafter | None = None  # prompt lookup, when the request speculates
+    draft_tokens: int = 0
+    draft_accepted: int = 0
     out: OutputFilter = field(default_factory=OutputFilter)
     logprobs: Pending | None = None  # the request asked for them
     generated: list[int] = field(default_factory=list)
