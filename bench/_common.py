@@ -27,10 +27,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(gguf: Path, **env: str) -> Iterator[str]:
-    """A `pollama serve` over a fresh store holding `gguf` as `bench`; yields its URL."""
+def server(gguf: Path, modelfile: str = "", **env: str) -> Iterator[str]:
+    """A `pollama serve` over a fresh store holding `gguf` as `bench` (with the extra
+    `modelfile` lines, e.g. `PARAMETER num_thread 2`); yields its URL."""
     with tempfile.TemporaryDirectory() as models:
-        for _ in create_from_modelfile(Store(Path(models)), MODEL, f"FROM {gguf}\n"):
+        text = f"FROM {gguf}\n{modelfile}"
+        for _ in create_from_modelfile(Store(Path(models)), MODEL, text):
             pass
         port = _free_port()
         environ = {**os.environ, "OLLAMA_MODELS": models, "OLLAMA_HOST": f"127.0.0.1:{port}"}
