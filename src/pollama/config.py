@@ -89,6 +89,30 @@ def num_parallel() -> int:
     return max(1, _int("OLLAMA_NUM_PARALLEL", 0) or 4)
 
 
+KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
+
+
+def flash_attention() -> str:
+    """`OLLAMA_FLASH_ATTENTION`: "on" (1, true), "off" (0, false) or, unset, "auto" (llama.cpp
+    decides: on where the backend supports it, as llama-server's default)."""
+    value = _var("OLLAMA_FLASH_ATTENTION").lower()
+    if value in {"1", "true", "on"}:
+        return "on"
+    if value in {"0", "false", "off"}:
+        return "off"
+    return "auto"
+
+
+def kv_cache_type() -> str:
+    """`OLLAMA_KV_CACHE_TYPE`: f16 (default), q8_0 (about half the memory) or q4_0 (about a
+    quarter); any other value means f16. Quantized caches need flash attention, so with
+    `OLLAMA_FLASH_ATTENTION=0` they fall back to f16, as in Ollama."""
+    value = _var("OLLAMA_KV_CACHE_TYPE").lower()
+    if value not in KV_CACHE_TYPES or flash_attention() == "off":
+        return "f16"
+    return value
+
+
 def max_loaded_models() -> int:
     """`OLLAMA_MAX_LOADED_MODELS`: 0 means 3 (3 per GPU; a CPU counts as one)."""
     return _int("OLLAMA_MAX_LOADED_MODELS", 0) or 3
@@ -190,6 +214,8 @@ def as_map() -> list[tuple[str, str, str]]:
         ("OLLAMA_MAX_QUEUE", str(max_queue()), "Maximum number of queued requests"),
         ("OLLAMA_MODELS", str(models_dir()), "The path to the models directory"),
         ("OLLAMA_NUM_PARALLEL", str(num_parallel()), "Maximum parallel requests per model"),
+        ("OLLAMA_FLASH_ATTENTION", flash_attention(), "Flash attention: 1 on, 0 off, unset auto"),
+        ("OLLAMA_KV_CACHE_TYPE", kv_cache_type(), "KV cache type: f16, q8_0 or q4_0"),
         ("OLLAMA_NOPRUNE", str(noprune()), "Do not prune model blobs on startup"),
         ("OLLAMA_ORIGINS", ",".join(origins()), "A comma separated list of allowed origins"),
         ("OLLAMA_LOAD_TIMEOUT", load_timeout(), "How long to allow model loads to stall"),

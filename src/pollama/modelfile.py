@@ -69,6 +69,7 @@ INT_PARAMS = {
     "top_k",
     "repeat_last_n",
     "draft_num_predict",
+    "num_parallel",
     "main_gpu",
     "mirostat",
 }

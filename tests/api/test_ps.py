@@ -23,6 +23,10 @@ PS_FIELDS = {
     "size_vram",
     "context_length",
     "num_parallel",
+    "running",
+    "waiting",
+    "kv_cache_type",
+    "kv_cache_size",
 }
 
 
@@ -55,6 +59,8 @@ def test_ps_shows_loaded_models_as_ollama_does(isolated_store: Path, tiny_gguf: 
         assert model["size"] > 0 and model["size_vram"] == 0
         assert model["context_length"] == 512
         assert model["num_parallel"] == 4  # OLLAMA_NUM_PARALLEL's default
+        assert (model["running"], model["waiting"]) == (0, 0)
+        assert model["kv_cache_type"] == "f16" and 0 < model["kv_cache_size"] < model["size"]
         left = _expires(model) - datetime.now(UTC)
         assert timedelta(minutes=9) < left <= timedelta(minutes=10)
 

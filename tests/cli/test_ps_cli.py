@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def test_ps_and_stop(isolated_store: Path, tiny_gguf: Path) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
     with live_server(isolated_store) as url:
         code, out, _ = _cli(url, "ps")
-        assert code == 0 and out.split() == ["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"]
+        header = ["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "RUNNING", "WAITING", "UNTIL"]
+        assert code == 0 and out.split() == header
 
         body = {"model": "tiny", "keep_alive": "5m", "options": {"num_ctx": 512}}
         assert httpx.post(url + "/api/generate", json=body, timeout=60).status_code == 200
@@ -49,6 +51,7 @@ def test_ps_and_stop(isolated_store: Path, tiny_gguf: Path) -> None:
         assert header.startswith("NAME ") and row.startswith("tiny:latest ")
         assert f" {digest[:12]} " in row
         assert "100% CPU" in row and " 512 " in row
+        assert re.search(r" 512 +0 +0 ", row)  # context, running, waiting
         assert row.endswith("4 minutes from now") or row.endswith("5 minutes from now")
 
         code, out, err = _cli(url, "stop", "tiny")

@@ -37,8 +37,9 @@ STALE_OPTIONS = frozenset(
 # The smallest context Ollama loads with.
 MIN_NUM_CTX = 4
 
-# RunnerOptions fields that are server settings, not request options.
-_NOT_OPTIONS = frozenset({"num_parallel", "embedding"})
+# RunnerOptions fields that are server settings, not request options (`num_parallel` may
+# also come from a Modelfile's PARAMETER, Ollama's #8842).
+_NOT_OPTIONS = frozenset({"num_parallel", "embedding", "flash_attention", "kv_cache_type"})
 
 _RUNNER_KEYS = tuple(
     f.name for f in dataclasses.fields(RunnerOptions) if f.name not in _NOT_OPTIONS
@@ -109,14 +110,30 @@ def merge(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
     return values
 
 
-def to_runner_options(values: Mapping[str, Any]) -> RunnerOptions:
+def to_runner_options(values: Mapping[str, Any], num_parallel: int = 0) -> RunnerOptions:
     """The load-time part of merged `values`; the scheduler reloads when it changes.
 
     `num_ctx` below 4 is raised to 4, as Ollama's server does, rather than failing the load.
+    `num_parallel` (a Modelfile's) overrides `OLLAMA_NUM_PARALLEL` when positive.
     """
     picked = {k: values[k] for k in _RUNNER_KEYS if k in values}
     picked["num_ctx"] = max(MIN_NUM_CTX, int(picked.get("num_ctx", MIN_NUM_CTX)))
-    return RunnerOptions(**picked, num_parallel=config.num_parallel())
+    return RunnerOptions(
+        **picked,
+        num_parallel=num_parallel if num_parallel > 0 else config.num_parallel(),
+        flash_attention=config.flash_attention(),
+        kv_cache_type=config.kv_cache_type(),
+    )
+
+
+def _split_parallel(parameters: Mapping[str, Any] | None) -> tuple[dict[str, Any], int]:
+    """A Modelfile's parameters without `num_parallel`, and its value (0 if unset): the
+    Modelfile may set it, a request may not (it would reload the model)."""
+    rest = dict(parameters or {})
+    value = rest.pop("num_parallel", None)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 1:
+        return rest, int(value)
+    return rest, 0
 
 
 def to_sampling_options(values: Mapping[str, Any]) -> SamplingOptions:
@@ -135,12 +152,14 @@ def from_map(
     parameters: Mapping[str, Any] | None, options: Mapping[str, Any] | None
 ) -> tuple[RunnerOptions, SamplingOptions]:
     """Modelfile `parameters` then request `options` over the defaults, split by stage."""
+    parameters, parallel = _split_parallel(parameters)
     values = merge(parameters, options)
-    return to_runner_options(values), to_sampling_options(values)
+    return to_runner_options(values, parallel), to_sampling_options(values)
 
 
 def runner_options(
     parameters: Mapping[str, Any] | None, options: Mapping[str, Any] | None
 ) -> RunnerOptions:
     """Only the load-time options (embedding requests have no sampling)."""
-    return to_runner_options(merge(parameters, options))
+    parameters, parallel = _split_parallel(parameters)
+    return to_runner_options(merge(parameters, options), parallel)

@@ -38,6 +38,8 @@ def _row(model: dict[str, Any], now: datetime) -> list[str]:
         human_bytes(model["size"]),
         _processor(model["size"], model.get("size_vram", 0)),
         str(model.get("context_length", 0)),
+        str(model.get("running", 0)),
+        str(model.get("waiting", 0)),
         _until(model["expires_at"], now),
     ]
 
@@ -52,7 +54,8 @@ def ps(prefix: str | None) -> None:
     rows = [
         _row(m, now) for m in reply.get("models", []) if not prefix or m["name"].startswith(prefix)
     ]
-    for line in table(rows, header=["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"]):
+    header = ["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "RUNNING", "WAITING", "UNTIL"]
+    for line in table(rows, header=header):
         click.echo(line)
 
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 
 from pollama import config, durations, metrics
 from pollama.engine.runner.launch import RunnerLauncher
-from pollama.engine.types import LoadSpec, ModelFiles, Runner
+from pollama.engine.types import LoadSpec, ModelFiles, ModelMetadata, Runner
 from pollama.errors import Canceled, ServerBusy
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,11 @@ def _key(spec: LoadSpec) -> _Key:
     so a model used both ways keeps both rather than reloading at every switch.
     """
     return (spec.files, spec.options.embedding)
+
+
+def _memory(metadata: ModelMetadata) -> int:
+    """What a runner holds, as Ollama sums it: weights, KV cache and compute buffers."""
+    return metadata.size + metadata.kv_cache_size + metadata.compute_size
 
 
 def _expiry(keep_alive: float) -> datetime | None:
@@ -224,7 +229,7 @@ class Scheduler:
                 spec=e.spec,
                 runner=e.runner,
                 expires_at=e.expires_at,
-                size=e.runner.metadata.size,
+                size=_memory(e.runner.metadata),
                 size_vram=0,  # llama.cpp runs on the CPU here
                 running=e.in_flight,
                 waiting=waiting.get(e.key, 0),

@@ -37,6 +37,8 @@ class RunnerOptions:
     rope_frequency_scale: float = 0.0
     num_parallel: int = 1
     embedding: bool = False
+    flash_attention: str = "auto"  # "on", "off" or "auto" (llama.cpp decides)
+    kv_cache_type: str = "f16"  # "f16", "q8_0" or "q4_0"
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,8 @@ class ModelMetadata:
     chat_template: str | None
     has_encoder: bool = False
     pooling: str | None = None
+    kv_cache_size: int = 0  # bytes of the KV cache buffers, all slots
+    compute_size: int = 0  # bytes of llama.cpp's compute buffers
 
 
 class Runner(Protocol):

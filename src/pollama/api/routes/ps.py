@@ -54,6 +54,10 @@ def _entry(store: Store, loaded: LoadedModel, now: datetime) -> ProcessModelResp
         size_vram=loaded.size_vram,
         context_length=loaded.spec.options.num_ctx,
         num_parallel=max(1, loaded.spec.options.num_parallel),
+        running=loaded.running,
+        waiting=loaded.waiting,
+        kv_cache_type=loaded.spec.options.kv_cache_type,
+        kv_cache_size=loaded.runner.metadata.kv_cache_size,
     )
 
 
@@ -72,6 +76,8 @@ def _one_per_model(loaded: list[LoadedModel]) -> list[LoadedModel]:
             seen,
             size=seen.size + model.size,
             size_vram=seen.size_vram + model.size_vram,
+            running=seen.running + model.running,
+            waiting=seen.waiting + model.waiting,
             expires_at=None if forever else max(seen.expires_at, model.expires_at),  # type: ignore[type-var]
         )
     return list(merged.values())

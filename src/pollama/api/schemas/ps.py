@@ -13,6 +13,9 @@ class ProcessModelResponse(ReplyModel):
 
     `num_parallel` is pollama's own: how many requests the model serves at once (its slots),
     so a client can size its concurrency. Ollama's entries have no such field.
+    So are `running` and `waiting` (requests it serves now, requests queued for it) and
+    `kv_cache_type` and `kv_cache_size` (bytes, part of `size`); Ollama's clients ignore
+    fields they do not know.
     """
 
     name: str
@@ -24,6 +27,10 @@ class ProcessModelResponse(ReplyModel):
     size_vram: int
     context_length: int
     num_parallel: int
+    running: int = 0
+    waiting: int = 0
+    kv_cache_type: str = "f16"
+    kv_cache_size: int = 0
 
 
 class ProcessResponse(BaseModel):

@@ -10,6 +10,7 @@ import collections
 import ctypes
 import logging
 import os
+import re
 from pathlib import Path
 
 import llama_cpp.llama_cpp as C
@@ -23,11 +24,22 @@ _LOG_LEVELS = {3: logging.INFO, 4: logging.ERROR}  # ggml: 1 debug, 2 info, 5 co
 _recent_errors: collections.deque[str] = collections.deque(maxlen=8)
 _POOLING_NAMES = {0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
 EMBED_SEQ_MAX = 32  # inputs pooled per embedding decode
+# "llama_kv_cache:        CPU KV buffer size =     0.25 MiB": what Ollama reads back too.
+_BUFFER = re.compile(r"\b(model|KV|compute|output|RS) buffer size = +([0-9.]+) MiB")
+buffer_bytes: collections.Counter[str] = collections.Counter()  # by kind, this process
+_FLASH_ATTENTION = {
+    "auto": C.LLAMA_FLASH_ATTN_TYPE_AUTO,
+    "on": C.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+    "off": C.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+}
+_KV_TYPES = {"f16": C.GGML_TYPE_F16, "q8_0": C.GGML_TYPE_Q8_0, "q4_0": C.GGML_TYPE_Q4_0}
 
 
 @C.llama_log_callback
 def _on_llama_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
     line = text.decode("utf-8", errors="replace").rstrip()
+    if buffer := _BUFFER.search(line):
+        buffer_bytes[buffer[1]] += int(float(buffer[2]) * (1 << 20))
     if level in _LOG_LEVELS and line:
         _recent_errors.append(line)
         log.log(_LOG_LEVELS[level], "llama.cpp: %s", line)
@@ -119,6 +131,10 @@ def new_context(
     if opts.rope_frequency_scale:
         params.rope_freq_scale = opts.rope_frequency_scale
     params.no_perf = True
+    params.flash_attn_type = _FLASH_ATTENTION.get(
+        opts.flash_attention, C.LLAMA_FLASH_ATTN_TYPE_AUTO
+    )
+    params.type_k = params.type_v = _KV_TYPES.get(opts.kv_cache_type, C.GGML_TYPE_F16)
     if opts.embedding:
         # Pooled embeddings need each input whole in one ubatch; all share one KV buffer.
         size = max(opts.num_ctx, opts.num_batch)
@@ -163,6 +179,8 @@ def metadata(model: C.llama_model_p, ctx: C.llama_context_p, embedding: bool) ->
         chat_template=chat_template,
         has_encoder=bool(C.llama_model_has_encoder(model)),
         pooling=pooling,
+        kv_cache_size=buffer_bytes["KV"] + buffer_bytes["RS"],
+        compute_size=buffer_bytes["compute"] + buffer_bytes["output"],
     )
 
 
