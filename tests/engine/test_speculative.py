@@ -198,3 +198,21 @@ def test_draft_num_predict_is_a_request_option() -> None:
     _, sampling = options.from_map({"draft_num_predict": 4}, {"draft_num_predict": 0})
     assert sampling.draft_num_predict == 0
     assert options.from_map(None, None)[1].draft_num_predict == DRAFT_NUM_PREDICT > 0
+
+
+async def test_logprobs_of_drafted_tokens_come_from_their_verifying_step(
+    runner: ProcessRunner,
+) -> None:
+    async def logprobs(draft: int) -> list[tuple[int, float]]:
+        sampling = SamplingOptions(temperature=0.0, num_predict=60, draft_num_predict=draft)
+        request = CompletionRequest(PROMPT, sampling, logprobs=True, top_logprobs=2)
+        chunks = [c async for c in runner.completion(request)]
+        return [(lp.token, lp.logprob) for c in chunks for lp in c.logprobs]
+
+    before = await _drafts(runner)
+    drafted = await logprobs(DRAFT_NUM_PREDICT)
+    assert (await _drafts(runner))[1] > before[1]
+    plain = await logprobs(0)
+    assert [t for t, _ in drafted] == [t for t, _ in plain]
+    # (the prompt was cached for the second: its first logprob differs in the 4th decimal)
+    assert [v for _, v in drafted] == pytest.approx([v for _, v in plain], abs=1e-3)
