@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
-from pollama.engine.scheduler import Scheduler
+from pollama.engine.scheduler import Scheduler, queue_wait
 from tests.engine.test_scheduler import Factory, hold, spec
 
 
@@ -28,5 +28,16 @@ async def test_loaded_models_count_their_running_and_waiting_requests() -> None:
             assert (model.running, model.waiting) == (2, 0)
         [model] = sched.loaded()
         assert (model.running, model.waiting) == (0, 0) and sched.queue_depth == 0
+    finally:
+        await sched.shutdown()
+
+
+async def test_a_request_learns_how_long_it_waited_in_the_queue() -> None:
+    sched = Scheduler(runner_factory=Factory(delay=0.2))
+    try:
+        async with sched.runner(spec("a")):
+            assert queue_wait.get() >= 0.15  # it waited for the load
+        async with sched.runner(spec("a")):
+            assert queue_wait.get() == 0.0  # loaded and free: served at once
     finally:
         await sched.shutdown()

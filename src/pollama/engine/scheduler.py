@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +43,10 @@ RunnerFactory = Callable[[LoadSpec], Awaitable[Runner]]
 _Key = tuple[ModelFiles, bool]  # (files, embedding)
 # How long `shutdown` lets a load in progress finish before cancelling it.
 _LOAD_SHUTDOWN_WAIT_S = 10.0
+
+# How long the current task's latest request waited in the queue for its runner, in seconds
+# (0 when it was served at once): set as `Scheduler.runner` grants it, for the API to report.
+queue_wait: ContextVar[float] = ContextVar("queue_wait", default=0.0)
 
 
 class QueueCanceled(Canceled, asyncio.CancelledError):
@@ -284,6 +289,7 @@ class Scheduler:
         ):
             self._grant(waiter, entry)
             metrics.queue_wait.observe(0.0)
+            queue_wait.set(0.0)
             return entry
         if len(self._queue) >= self._max_queue:
             raise ServerBusy()
@@ -295,7 +301,9 @@ class Scheduler:
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise QueueCanceled() from None
-        metrics.queue_wait.observe(time.monotonic() - queued)
+        waited = time.monotonic() - queued
+        metrics.queue_wait.observe(waited)
+        queue_wait.set(waited)
         return entry
 
     def _abandon(self, waiter: _Waiter) -> None:
