@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -70,16 +71,39 @@ async def test_a_cached_prefix_gives_a_seeded_request_the_same_text(
 async def test_a_seeded_chat_evaluates_only_each_new_turn(
     runners: tuple[ProcessRunner, ProcessRunner],
 ) -> None:
+    """Replies that end with the end-of-turn token, which the next prompt repeats (as chat
+    templates do): each turn evaluates exactly its new tokens, and says what a runner that
+    never saw the chat says."""
     cached, fresh = runners
     context: tuple[int, ...] = ()
+    eos = 2  # the tiny model's </s>
     for turn in range(6):
         message = f" Turn {turn}: tell me a fact about the number {turn}."
         new = len(await cached.tokenize(message))
         request = _seeded(message, context, seed=turn)
+        request = dataclasses.replace(request, grammar='root ::= "ok " [a-z] [a-z] [a-z]')
+        text, final = await _run(cached, request)
+        assert final.done_reason == "stop"
+        assert (await _run(fresh, request))[0] == text
+        if turn:
+            assert final.prompt_eval_count == new
+        context = (*(final.tokens or ()), eos)
+        await _idle(cached)
+
+
+async def test_a_reply_cut_short_costs_the_next_turn_at_most_a_chunk(
+    runners: tuple[ProcessRunner, ProcessRunner],
+) -> None:
+    cached, fresh = runners
+    context: tuple[int, ...] = ()
+    for turn in range(4):
+        message = f" Turn {turn}: tell me a fact about the number {turn}."
+        new = len(await cached.tokenize(message))
+        request = _seeded(message, context, seed=turn)  # 24 tokens: ends by length
         text, final = await _run(cached, request)
         assert (await _run(fresh, request))[0] == text
         if turn:
-            assert final.prompt_eval_count <= new + CHUNK
+            assert final.prompt_eval_count < new + CHUNK
         context = tuple(final.tokens or ())
         await _idle(cached)
     stats = await cached.stats()

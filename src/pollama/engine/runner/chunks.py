@@ -5,25 +5,44 @@ evaluated it (its kernels tile and sum differently for other batch widths), so a
 cached from an earlier request, evaluated part in a prompt chunk and part token by token,
 gives logits that differ slightly from a fresh evaluation, and a seeded reply may then differ.
 
-A seeded request's prompt is therefore evaluated in chunks of `CHUNK` tokens that start at
-multiples of `CHUNK`, each alone in its own `llama_decode`: position p is always evaluated in
-the chunk [p - p % CHUNK, ...), with the same tokens before it, in the same batch shape,
-whichever request it belongs to. Only such full chunks count as a slot's `canonical` prefix,
-and a seeded request reuses at most that. The reply of a seeded request (decoded token by
-token) is brought into the same form while the runner is idle, so the next turn of a seeded
-chat finds its history canonical and evaluates only its new tokens (and up to CHUNK - 1 more).
+A seeded request's prompt is therefore evaluated in chunks that depend on its tokens alone,
+each alone in its own `llama_decode`: from position 0, a chunk ends after `CHUNK` tokens or
+just after an end-of-turn token (`<|im_end|>`, `<end_of_turn>`, ...), whichever comes first.
+Where two prompts share a prefix they share its chunks, so a chunk cached from one holds the
+numbers a fresh evaluation of the other would compute. Only such complete chunks count as a
+slot's canonical prefix, and a seeded request reuses at most that.
+
+Chunks that end at end-of-turn tokens line up with a chat's turns: a seeded reply (decoded
+token by token, with its end-of-turn token, which chat templates write back) is re-evaluated
+into chunks while the runner is idle, and the next turn of a seeded chat then finds its whole
+history canonical and evaluates only its new tokens.
 """
 
 from __future__ import annotations
 
-CHUNK = 16
+from collections.abc import Callable
+
+CHUNK = 64
 
 
-def aligned(n: int) -> int:
-    """The last chunk boundary at or before position `n`."""
-    return n - n % CHUNK
+def chunk_length(tokens: list[int], is_end_of_turn: Callable[[int], bool]) -> int:
+    """How many of `tokens` (which start at a chunk boundary) the chunk takes."""
+    for i, token in enumerate(tokens[:CHUNK]):
+        if is_end_of_turn(token):
+            return i + 1
+    return min(len(tokens), CHUNK)
 
 
-def chunk_end(start: int, end: int) -> int:
-    """Where the chunk holding position `start` ends, within a prompt ending at `end`."""
-    return min(end, aligned(start) + CHUNK)
+def is_complete(tokens: list[int], is_end_of_turn: Callable[[int], bool]) -> bool:
+    """Whether a chunk ends at a boundary (not merely where a prompt ends)."""
+    return len(tokens) == CHUNK or (bool(tokens) and is_end_of_turn(tokens[-1]))
+
+
+def last_boundary(boundaries: list[int], limit: int) -> int:
+    """The last of the (ascending) chunk `boundaries` at or before `limit`."""
+    best = 0
+    for boundary in boundaries:
+        if boundary > limit:
+            break
+        best = boundary
+    return best

@@ -125,14 +125,14 @@ class Engine:
         # llama.cpp needs at least one token evaluated to produce logits.
         n_past = min(n_past, len(job.prompt) - 1)
         slot.seeded = job.request.sampling.seed >= 0
-        slot.recompute = []
+        slot.recompute, slot.unsettled, slot.end_of_turn = [], False, []
         if slot.seeded:
             # A seed asks for the same text every time: only fixed chunks are reused.
-            n_past = chunks.aligned(min(n_past, slot.canonical))
+            n_past = chunks.last_boundary(slot.boundaries, min(n_past, slot.canonical))
         if not C.llama_memory_seq_rm(self.mem, slot.seq_id, n_past, -1):
             C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
             n_past = 0
-        slot.canonical = min(slot.canonical, n_past)
+        slot.keep_canonical(n_past)
         self.stats["cached_tokens"] += n_past
         slot.cache = job.prompt[:n_past]
         slot.pending = job.prompt[n_past:]
@@ -287,8 +287,7 @@ class Engine:
             job = slot.job
             if job is None or not slot.pending or not slot.seeded:
                 continue
-            start = len(slot.cache)
-            take = slot.pending[: chunks.chunk_end(start, start + len(slot.pending)) - start]
+            take = slot.pending[: chunks.chunk_length(slot.pending, self.vocab.is_eog)]
             last = len(take) == len(slot.pending)
             index = self._decode_chunk(slot, take, "last" if last else "none")
             if index is None:
@@ -302,7 +301,7 @@ class Engine:
 
     def _decode_chunk(self, slot: Slot, tokens: list[int], output: str) -> int | None:
         """Decode `tokens` after the slot's cache, alone; their output index, None if failed.
-        A full chunk that continues the canonical prefix extends it."""
+        A complete chunk that continues the canonical prefix extends it."""
         batch = self.chunk_batch
         batch.clear()
         start = len(slot.cache)
@@ -314,15 +313,14 @@ class Engine:
             self._fail_batch(status)
             return None
         slot.cache.extend(tokens)
-        if slot.canonical == start and len(tokens) == chunks.CHUNK:
+        if slot.canonical == start and chunks.is_complete(tokens, self.vocab.is_eog):
             slot.canonical = len(slot.cache)
+            slot.boundaries.append(slot.canonical)
         return index
 
     def _to_recompute(self, slot: Slot) -> bool:
         """Whether an idle slot holds a seeded reply not yet in fixed chunks."""
-        if slot.job is not None or not slot.seeded:
-            return False
-        return bool(slot.recompute) or chunks.aligned(len(slot.cache)) > slot.canonical
+        return slot.job is None and (slot.unsettled or bool(slot.recompute))
 
     def _recompute_one(self) -> None:
         """Re-evaluate one fixed chunk of an idle slot's seeded reply, so the next turn
@@ -330,14 +328,15 @@ class Engine:
         slot = next((s for s in self.slots if self._to_recompute(s)), None)
         if slot is None:
             return
-        if not slot.recompute:  # the tail after the last full chunk comes back too
-            slot.recompute = slot.cache[slot.canonical :]
+        if slot.unsettled:  # the tail after the last complete chunk comes back too
+            slot.unsettled = False
+            slot.recompute = slot.cache[slot.canonical :] + slot.end_of_turn
             C.llama_memory_seq_rm(self.mem, slot.seq_id, slot.canonical, -1)
             del slot.cache[slot.canonical :]
-        start = len(slot.cache)
-        n = chunks.chunk_end(start, start + len(slot.recompute)) - start
+        n = chunks.chunk_length(slot.recompute, self.vocab.is_eog)
         take, slot.recompute = slot.recompute[:n], slot.recompute[n:]
-        self._decode_chunk(slot, take, "none")
+        if take:
+            self._decode_chunk(slot, take, "none")
 
     def _make_room(self, slot: Slot) -> bool:
         """Shift the slot's context when it is full, as Ollama does; False ends the job."""
@@ -354,7 +353,7 @@ class Engine:
         C.llama_memory_seq_rm(self.mem, slot.seq_id, keep, keep + discard)
         C.llama_memory_seq_add(self.mem, slot.seq_id, keep + discard, -1, -discard)
         slot.cache = slot.cache[:keep] + slot.cache[keep + discard :]
-        slot.canonical = min(slot.canonical, chunks.aligned(keep))
+        slot.keep_canonical(keep)
         return True
 
     def _sample(self, slot: Slot, index: int) -> int | None:
@@ -367,6 +366,7 @@ class Engine:
         if job.sampled == 1:
             job.t_first = time.perf_counter_ns()
         if self.vocab.is_eog(token):
+            slot.end_of_turn = [token]  # chat templates write it back after the reply
             self._finish(slot, "stop")
             return None
         job.generated.append(token)
@@ -441,7 +441,7 @@ class Engine:
                 self.outbox.append({"id": slot.job.id, "error": message, "kind": "PollamaError"})
                 C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
                 slot.cache = []
-                slot.canonical = 0
+                slot.keep_canonical(0)
                 slot.release()
 
     def answer_error(self, job_id: int, exc: Exception) -> None:

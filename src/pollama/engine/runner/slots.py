@@ -52,16 +52,28 @@ class Slot:
     pending: list[int] = field(default_factory=list)
     job: Job | None = None
     last_used: float = 0.0
-    # How many tokens at the start of `cache` were evaluated in fixed chunks (`chunks.py`),
-    # whether the last job was seeded, and the tokens of its reply still to re-evaluate so.
+    # How many tokens at the start of `cache` were evaluated in fixed chunks (`chunks.py`)
+    # and where those chunks end; whether the last job was seeded, whether its reply still
+    # awaits re-evaluation into chunks (with the end-of-turn token it ended with, if any),
+    # and the tokens of that re-evaluation still to go.
     canonical: int = 0
+    boundaries: list[int] = field(default_factory=lambda: [0])
     seeded: bool = False
+    unsettled: bool = False
+    end_of_turn: list[int] = field(default_factory=list)
     recompute: list[int] = field(default_factory=list)
 
+    def keep_canonical(self, limit: int) -> None:
+        """Forget the canonical chunks that end after position `limit`."""
+        self.boundaries = [b for b in self.boundaries if b <= limit]
+        self.canonical = self.boundaries[-1]
+
     def release(self) -> None:
-        """Free the slot; its cache stays for the next request to reuse."""
+        """Free the slot; its cache stays for the next request to reuse (a seeded job's
+        reply is re-evaluated into chunks while the runner is idle)."""
         if self.job is not None and self.job.sampler is not None:
             self.job.sampler.free()
+        self.unsettled = self.seeded and self.job is not None
         self.job = None
         self.pending = []
         self.last_used = time.monotonic()
