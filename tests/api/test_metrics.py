@@ -23,7 +23,7 @@ async def client(isolated_store: Path, tiny_gguf: Path) -> AsyncIterator[httpx.A
     app = create_app(Store(isolated_store), Scheduler())
     transport = httpx.ASGITransport(app=app)
     async with (
-        httpx.AsyncClient(transport=transport, base_url="http://pollama") as c,
+        httpx.AsyncClient(transport=transport, base_url="http://localhost") as c,
         app.router.lifespan_context(app),
     ):
         yield c
