@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+import anyio
 import numpy as np
 
 from pollama.api.options import runner_options
@@ -102,7 +103,7 @@ class EmbeddingService:
         options: dict[str, Any] | None,
     ) -> tuple[EmbedResult | None, int]:
         """Embed `inputs` in one runner call; (None, load ns) when there is nothing to embed."""
-        spec = self._load_spec(name, options)
+        spec = await anyio.to_thread.run_sync(self._load_spec, name, options)  # reads the store
         start = time.monotonic_ns()
         async with self._scheduler.runner(spec, keep_alive=parse_keep_alive(keep_alive)) as r:
             load_ns = time.monotonic_ns() - start
