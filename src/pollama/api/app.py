@@ -77,6 +77,14 @@ def create_app(
     app.state.store = store
     app.state.scheduler = scheduler
     app.state.registry = registry
+    _add_middleware(app, listen_host or config.host().host)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def _add_middleware(app: FastAPI, listen_host: str) -> None:
     allowed = origin_pattern(config.origins())
     # The last added runs first: foreign hosts, then foreign origins, are refused before
     # anything else; bodies are measured before any route reads them.
@@ -91,8 +99,4 @@ def create_app(
         allow_headers=_ALLOWED_HEADERS,
     )
     app.add_middleware(RejectForeignOrigins, allowed=allowed)
-    app.add_middleware(RefuseForeignHosts, listen_host=listen_host or config.host().host)
-    install_error_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)
-    return app
+    app.add_middleware(RefuseForeignHosts, listen_host=listen_host)
