@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -109,3 +110,28 @@ async def test_unknown_paths_share_one_label(client: httpx.AsyncClient) -> None:
         >= 2
     )
     assert not any("/nope" in str(labels) for _, labels in samples)
+
+
+async def test_a_request_that_waited_says_how_long(isolated_store: Path, tiny_gguf: Path) -> None:
+    create(isolated_store, "one", f"FROM {tiny_gguf}\nPARAMETER num_parallel 1\n")
+    app = create_app(Store(isolated_store), Scheduler())
+    transport = httpx.ASGITransport(app=app)
+    body = {"model": "one", "prompt": "hi", "stream": False}
+    options = {"num_ctx": 256, "num_predict": 200, "temperature": 0}
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://localhost") as c,
+        app.router.lifespan_context(app),
+    ):
+        one_token = {**body, "options": {**options, "num_predict": 1}}
+        loading = await c.post("/api/generate", json=one_token)  # waits for the load
+        first = asyncio.create_task(c.post("/api/generate", json={**body, "options": options}))
+        await asyncio.sleep(0.3)  # the first is served by now
+        second = await c.post("/api/generate", json={**body, "options": options})  # for the slot
+        await first
+        alone = await c.post("/api/generate", json=one_token)
+        [model] = (await c.get("/api/ps")).json()["models"]
+    assert float(loading.headers["x-pollama-queue-wait"]) > 0
+    assert float(second.headers["x-pollama-queue-wait"]) > 0
+    assert "x-pollama-queue-wait" not in alone.headers
+    assert model["num_parallel"] == 1
+    assert float(second.headers["x-pollama-queue-wait"]) > 0

@@ -3,7 +3,7 @@
 A family (`api.native`, `api.compat.openai`, `api.compat.anthropic`) says how events become
 its chunks, how a gathered reply becomes its one object, and how both are written (its
 `Framing`). This module does the rest: wait for `Started` (a check that fails before it
-gets its real status), report truncation in headers, then stream or gather.
+gets its real status), report truncation and queue wait in headers, then stream or gather.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ async def respond(
         started = await anext(events)
     assert isinstance(started, Started), "a reply's events start with Started"
     said = truncation_headers(started.truncation)
+    if started.queue_wait > 0:
+        said[headers.QUEUE_WAIT] = f"{started.queue_wait:.3f}"
     if stream:
         chunks = _chunks(family, started, events)
         return await stream_response(request, chunks, family.framing, said)

@@ -31,10 +31,12 @@ class Truncation:
 
 @dataclass(frozen=True)
 class Started:
-    """The prompt is in: its whole length in tokens (cached or not), and what was cut."""
+    """The prompt is in: its whole length in tokens (cached or not), what was cut, and how
+    long the request waited in the scheduler's queue for a runner (seconds)."""
 
     prompt_tokens: int = 0
     truncation: Truncation = field(default_factory=Truncation)
+    queue_wait: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pollama.api.pipeline.render import Rendered, render
 from pollama.api.pipeline.request import GenerationRequest, TextInput
 from pollama.api.pipeline.resolve import resolve
 from pollama.api.pipeline.seams import Models, Runners
+from pollama.engine.scheduler import queue_wait
 from pollama.engine.types import CompletionChunk, CompletionRequest
 
 
@@ -44,10 +45,11 @@ class Pipeline:
             return
         async with self._runners.runner(planned.spec, keep_alive=planned.keep_alive) as runner:
             clock.loaded()
+            waited = queue_wait.get()  # set as the scheduler granted the runner
             rendered = await render(req, resolved, runner, planned.num_ctx)
             parser = OutputParser(rendered, think=resolved.think, raw=_raw(req))
             chunks = runner.completion(_completion(req, planned, rendered))
-            events = _events(chunks, parser, rendered, planned, clock, req)
+            events = _events(chunks, parser, rendered, planned, clock, req, waited)
             async with aclosing(events):  # leaving early frees the slot at once
                 async for event in events:
                     yield event
@@ -85,13 +87,14 @@ async def _events(
     planned: Plan,
     clock: Clock,
     req: GenerationRequest,
+    waited: float,
 ) -> AsyncIterator[Event]:
     """Runner chunks as events: `Started` with the first, a `Result` after the last."""
     started: Started | None = None
     try:
         async for chunk in chunks:
             if started is None:
-                started = _started(chunk, rendered)
+                started = _started(chunk, rendered, waited)
                 yield started
             piece = parser.feed(chunk.text, chunk.done)
             if piece is not None:
@@ -103,9 +106,9 @@ async def _events(
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-def _started(first: CompletionChunk, rendered: Rendered) -> Started:
+def _started(first: CompletionChunk, rendered: Rendered, waited: float) -> Started:
     truncation = Truncation(rendered.dropped_messages, first.truncated)
-    return Started(first.prompt_tokens or first.prompt_eval_count, truncation)
+    return Started(first.prompt_tokens or first.prompt_eval_count, truncation, waited)
 
 
 def _result(
