@@ -4,11 +4,15 @@ naming what it did, within the time limit, and the next render still works."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from pollama import limits
 from pollama.prompt import PromptTemplate, TemplateError
+from tests.fixtures.server import live_server
+from tests.fixtures.tiny_gguf import write_tiny_gguf
 
 USER = [{"role": "user", "content": "hi"}]
 # The deadline plus slack for a loaded machine: the point is "stops", not "fast".
@@ -112,3 +116,29 @@ def test_a_go_template_that_runs_away_is_stopped(source: str, said: str) -> None
 def test_a_go_template_nested_past_the_parser_stack_is_a_400() -> None:
     with pytest.raises(TemplateError, match="nests too deeply"):
         PromptTemplate.from_model("{{if 1}}" * 3000 + "{{end}}" * 3000, None)
+
+
+def test_a_hostile_template_in_a_model_is_a_400_from_the_api(
+    isolated_store: Path, tmp_path: Path
+) -> None:
+    """Through the server: a GGUF whose chat template runs away, and a Modelfile TEMPLATE
+    that loops; each request is refused within the limit, and the server answers after."""
+    runaway = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
+    gguf = write_tiny_gguf(tmp_path / "hostile.gguf", chat_template=runaway)
+    with live_server(isolated_store) as url:
+        for name, modelfile in (
+            ("jinja", f"FROM {gguf}\n"),
+            ("go", f'FROM {gguf}\nTEMPLATE "{{{{range 1000000000}}}}{{{{end}}}}"\n'),
+        ):
+            body = {"model": name, "modelfile": modelfile, "stream": False}
+            assert httpx.post(url + "/api/create", json=body, timeout=60).status_code == 200
+            chat = {"model": name, "messages": USER, "options": {"num_predict": 2}}
+            start = time.monotonic()
+            reply = httpx.post(url + "/api/chat", json=chat, timeout=60)
+            assert time.monotonic() - start < STOPS_WITHIN_S + 10  # a model load besides
+            assert reply.status_code == 400, reply.text
+            assert "longer than" in reply.json()["error"]
+            openai = httpx.post(url + "/v1/chat/completions", json=chat, timeout=60)
+            assert openai.status_code == 400
+            assert "longer than" in openai.json()["error"]["message"]
+        assert httpx.get(url + "/api/version").status_code == 200
