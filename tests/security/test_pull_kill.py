@@ -1,5 +1,6 @@
-"""`kill -9` at random moments of a pull, many times: the store is whole after every one, and
-the pull then completes."""
+"""Pulls against the store's other writers: `kill -9` at random moments of a pull, many times,
+and pulls racing creates, copies and deletes of the same names; the store is whole after each,
+and a pull then completes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -73,3 +75,42 @@ def test_kill_9_at_random_moments_of_pull_leaves_the_store_whole(
         shown = httpx.post(f"{url}/api/show", json={"model": name}, timeout=30).json()
         assert (shown["license"], shown["system"]) == (license_text, "pulled")
     assert store_problems(models) == []
+
+
+def test_parallel_pull_create_copy_delete_of_the_same_names_keep_the_store_whole(
+    front: tuple[Front, str],  # noqa: F811
+    tmp_path: Path,
+    tiny_gguf: Path,
+) -> None:
+    _, host = front
+    name = f"{host}/test/contested:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name, system="from the registry")
+
+    async def run() -> list[int]:
+        async with pollama(tmp_path / "a", tmp_path / "key") as a:
+            await progress(a, "/api/push", {"model": name, "insecure": True})
+        create_tiny(tmp_path / "b", tiny_gguf, "local")
+        async with pollama(tmp_path / "b", tmp_path / "key") as b:
+            rng = random.Random(9)
+            pull = {"model": name, "insecure": True, "stream": False}
+            calls = [
+                ("POST", "/api/pull", pull),
+                ("DELETE", "/api/delete", {"model": name}),
+                ("POST", "/api/create", {"model": name, "from": "local", "stream": False}),
+                ("POST", "/api/copy", {"source": name, "destination": "copied"}),
+                ("DELETE", "/api/delete", {"model": "copied"}),
+            ]
+            order = [rng.choice(calls) for _ in range(40)]
+            replies = await asyncio.gather(
+                *(b.request(method, path, json=body, timeout=120) for method, path, body in order)
+            )
+            for reply in replies:
+                if reply.status_code == 500:  # a race lost: refused whole, and said why
+                    assert "is missing" in reply.json()["error"], reply.text
+            return [reply.status_code for reply in replies]
+
+    statuses = asyncio.run(run())
+    print(f"\nparallel pull/create/copy/delete: {sorted(Counter(statuses).items())}")
+    assert set(statuses) <= {200, 404, 500}, statuses
+    assert 200 in statuses
+    assert store_problems(tmp_path / "b") == []
