@@ -6,6 +6,7 @@ All are pure ASGI middleware, so streaming responses pass through untouched.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -95,9 +96,10 @@ def is_loopback_listener(host: str) -> bool:
     return ip is None or ip.is_loopback
 
 
+@functools.cache
 def machine_addresses() -> frozenset[str]:
     """This machine's own names and addresses, lower-cased (Ollama's `isLocalIP` and
-    `os.Hostname`)."""
+    `os.Hostname`); looked up once, as a lookup may wait on DNS."""
     names = {socket.gethostname().lower(), socket.getfqdn().lower()}
     try:
         infos = socket.getaddrinfo(socket.gethostname(), None)
