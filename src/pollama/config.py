@@ -160,6 +160,11 @@ def nohistory() -> bool:
     return _var("OLLAMA_NOHISTORY").lower() in {"1", "true"}
 
 
+def no_peers() -> bool:
+    """`OLLAMA_NO_PEERS`: do not serve the model store to peers under `/v2/` (pollama's own)."""
+    return _var("OLLAMA_NO_PEERS").lower() in {"1", "true"}
+
+
 def history_file() -> Path:
     """Where the interactive `run` keeps its line history, as Ollama: `~/.ollama/history`."""
     return Path.home() / ".ollama" / "history"
@@ -228,4 +233,5 @@ def as_map() -> list[tuple[str, str, str]]:
         ("OLLAMA_REGISTRY_USERNAME", registry_credentials()[0], "Registry user for pull/push"),
         ("OLLAMA_REGISTRY_PASSWORD", "***" if registry_credentials()[1] else "", "Its password"),
         ("OLLAMA_REGISTRY_TOKEN", "***" if registry_credentials()[2] else "", "A bearer token"),
+        ("OLLAMA_NO_PEERS", str(no_peers()), "Do not serve models to peers under /v2/"),
     ]

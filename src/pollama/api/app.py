@@ -19,7 +19,7 @@ from pollama.api.middleware import (
     origin_pattern,
 )
 from pollama.api.request_metrics import CountRequests
-from pollama.api.routes import ROUTERS
+from pollama.api.routes import ROUTERS, peers
 from pollama.engine.scheduler import Scheduler
 from pollama.registry import Registry
 from pollama.store import Store
@@ -81,6 +81,8 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if not config.no_peers():
+        app.include_router(peers.router)  # /v2/: the store, read-only, for other servers
     return app
 
 

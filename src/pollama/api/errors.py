@@ -2,7 +2,8 @@
 
 Native routes answer `{"error": "..."}`; `/v1/messages` answers Anthropic's
 `{"type": "error", "error": {...}}`; other `/v1/` routes answer OpenAI's
-`{"error": {"message", "type", "param", "code"}}`.
+`{"error": {"message", "type", "param", "code"}}`; `/v2/`, the registry API served to peers,
+answers the OCI distribution spec's `{"errors": [{"code", "message"}]}`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pollama.errors import PollamaError
+from pollama.errors import DistributionError, PollamaError
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,10 @@ _ANTHROPIC_TYPES = {
 }
 
 
-def error_body(path: str, status: int, message: str) -> dict[str, Any]:
-    """The JSON body for an error on `path`."""
+def error_body(path: str, status: int, message: str, code: str = "UNKNOWN") -> dict[str, Any]:
+    """The JSON body for an error on `path` (`code`: the OCI error code, for `/v2/` only)."""
+    if path.startswith("/v2/"):
+        return {"errors": [{"code": code, "message": message}]}
     if path.startswith("/v1/messages"):
         kind = _ANTHROPIC_TYPES.get(status, "api_error")
         error = {"type": kind, "message": message}
@@ -47,8 +50,11 @@ def error_body(path: str, status: int, message: str) -> dict[str, Any]:
     return {"error": message}
 
 
-def error_response(request: Request, status: int, message: str) -> JSONResponse:
-    return JSONResponse(error_body(request.url.path, status, message), status_code=status)
+def error_response(
+    request: Request, status: int, message: str, code: str = "UNKNOWN"
+) -> JSONResponse:
+    body = error_body(request.url.path, status, message, code)
+    return JSONResponse(body, status_code=status)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -70,7 +76,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PollamaError)
     async def _pollama_error(request: Request, exc: PollamaError) -> JSONResponse:
-        return error_response(request, exc.status_code, exc.message)
+        code = exc.code if isinstance(exc, DistributionError) else "UNKNOWN"
+        return error_response(request, exc.status_code, exc.message, code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -68,7 +68,7 @@ class Store:
 
     # -- manifests --------------------------------------------------------------------------
 
-    def _manifest_files(self) -> list[tuple[ModelName, Path]]:
+    def manifest_files(self) -> list[tuple[ModelName, Path]]:
         """Every `manifests/host/ns/model/tag` file that names a model.
 
         A folder a delete removes meanwhile is skipped, not an error (`Path.glob` raises).
@@ -83,7 +83,7 @@ class Store:
     def resolve(self, name: str | ModelName) -> ModelName:
         """The stored spelling of `name` (lookup is case-insensitive), or `name` itself."""
         parsed = name if isinstance(name, ModelName) else ModelName.parse(name)
-        for existing, _path in self._manifest_files():
+        for existing, _path in self.manifest_files():
             if existing.matches(parsed):
                 return existing
         return parsed
@@ -169,7 +169,7 @@ class Store:
     def list_models(self) -> list[Model]:
         """Every valid model in the store, newest first; corrupt manifests are skipped."""
         models = []
-        for name, path in self._manifest_files():
+        for name, path in self.manifest_files():
             try:
                 raw = path.read_bytes()
                 models.append(self._load(name, Manifest.from_bytes(raw), raw, path))
@@ -238,7 +238,7 @@ class Store:
     def models_using(self, digest: str) -> list[ModelName]:
         """The models whose manifests reference blob `digest`."""
         found = []
-        for name, path in self._manifest_files():
+        for name, path in self.manifest_files():
             try:
                 if digest in Manifest.from_bytes(path.read_bytes()).digests():
                     found.append(name)
@@ -249,7 +249,7 @@ class Store:
     def referenced_digests(self) -> set[str]:
         """Digests some manifest names or a create in flight holds (lower case)."""
         refs: set[str] = {d.lower() for held in self._held for d in held}
-        for _name, path in self._manifest_files():
+        for _name, path in self.manifest_files():
             try:
                 refs |= {d.lower() for d in Manifest.from_bytes(path.read_bytes()).digests()}
             except (OSError, ValueError):
