@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pollama import durations, errors
 from pollama.engine.runner import protocol
 from pollama.engine.runner.handle import ProcessRunner, read_frame
+from pollama.engine.runner.layouts import explain_load_failure
 from pollama.engine.types import LoadSpec, ModelMetadata
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,13 @@ async def spawn_runner(spec: LoadSpec, started: StartedProcess | None = None) ->
     first = frame[0] if frame else None
     if first is None or first.get("op") != "ready":
         status = await proc.stop()
-        if first is not None and first.get("op") == "load_error":
-            raise errors.PollamaError(first["message"])
-        raise errors.RunnerCrashed(f"llama runner process has terminated: exit status {status}")
+        refused = first is not None and first.get("op") == "load_error"
+        reason = first["message"] if refused else f"exit status {status}"
+        # A file in one of Ollama's own layouts is named as the cause (`layouts.py`).
+        message = await asyncio.to_thread(explain_load_failure, spec.model_path, reason)
+        if refused:
+            raise errors.PollamaError(message)
+        raise errors.RunnerCrashed(f"llama runner process has terminated: {message}")
     metadata = ModelMetadata(**first["metadata"])
     log.info("runner for %s started (pid %d)", spec.name, proc.process.pid)
     return ProcessRunner(spec, proc.process, proc.reader, proc.writer, metadata)
