@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -70,12 +70,24 @@ class Client:
                     raise ClientError(str(chunk["error"]), response.status_code)
                 yield chunk
 
-    def upload(self, path: str, file: Path) -> None:
-        """POST the bytes of `file` as the raw body, streamed (blob uploads)."""
+    def upload(
+        self, path: str, file: Path, on_progress: Callable[[int], None] | None = None
+    ) -> None:
+        """POST the bytes of `file` as the raw body, streamed (blob uploads); `on_progress`
+        hears the bytes sent so far after each chunk."""
         with _connecting(), file.open("rb") as body:
-            response = self._http.post(path, content=iter(lambda: body.read(1 << 20), b""))
+            response = self._http.post(path, content=_chunks(body, on_progress))
         if response.status_code >= 400:
             raise _error_of(response)
 
     def close(self) -> None:
         self._http.close()
+
+
+def _chunks(file: BinaryIO, on_progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    sent = 0
+    while chunk := file.read(1 << 20):
+        yield chunk
+        sent += len(chunk)
+        if on_progress is not None:
+            on_progress(sent)

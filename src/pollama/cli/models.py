@@ -7,6 +7,7 @@ relative times ("2 minutes ago"). Errors go to stderr as `Error: <message>`, exi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +18,7 @@ import click
 
 from pollama.cli._errors import reports_errors
 from pollama.cli._format import human_bytes, human_number, human_time, table
+from pollama.cli.progress import ProgressView, progress_view, show_progress
 from pollama.client import Client, ClientError
 
 _ONE_OF = (
@@ -176,18 +178,18 @@ def create(model: str, file: str | None, quantize: str | None) -> None:
     else:
         raise ClientError("specified Modelfile wasn't found")
     client = Client()
-    body = _create_request(text, base_dir, client)
-    body["model"] = model
-    if quantize:
-        body["quantize"] = quantize
-    status = ""
-    for progress in client.stream("POST", "/api/create", body):
-        if progress.get("status") and progress["status"] != status:
-            status = progress["status"]
-            click.echo(status, err=True)
+    with progress_view() as view:
+        body = _create_request(text, base_dir, client, view)
+        body["model"] = model
+        if quantize:
+            body["quantize"] = quantize
+        # A FROM model that is not here is pulled by the server, inside this stream.
+        show_progress(client.stream("POST", "/api/create", body), view)
 
 
-def _create_request(text: str, base_dir: Path, client: Client) -> dict[str, Any]:
+def _create_request(
+    text: str, base_dir: Path, client: Client, view: ProgressView
+) -> dict[str, Any]:
     """The JSON create form of a Modelfile, as Ollama's `Modelfile.CreateRequest` builds it.
 
     A FROM or ADAPTER that names an existing file or folder (relative to the Modelfile's
@@ -211,7 +213,7 @@ def _create_request(text: str, base_dir: Path, client: Client) -> dict[str, Any]
             if local is None:
                 body["from"] = args
             else:
-                body.setdefault(key, {}).update(_upload(client, local))
+                body.setdefault(key, {}).update(_upload(client, local, view))
         elif name in {"template", "system", "renderer", "parser", "requires"}:
             body[name] = args
         elif name == "license":
@@ -231,21 +233,25 @@ def _local_path(arg: str, base_dir: Path) -> Path | None:
     return path if path.exists() else None
 
 
-def _upload(client: Client, path: Path) -> dict[str, str]:
-    """Upload the model files at `path` (a file, or a folder's GGUF/safetensors files) as blobs."""
+def _upload(client: Client, path: Path, view: ProgressView) -> dict[str, str]:
+    """Upload the model files at `path` (a file, or a folder's GGUF/safetensors files) as
+    blobs, each with a bar of its bytes sent (full at once for a blob already there)."""
     files = [path] if path.is_file() else sorted(_model_files(path))
     if not files:
         raise ClientError(f"no Modelfile or safetensors files found in {path}")
+    view.status("gathering model components")
     digests: dict[str, str] = {}
     for file in files:
         digest = _file_digest(file)
-        click.echo(f"copying file {digest} 100%", err=True)
+        size = file.stat().st_size
+        sent = functools.partial(view.layer, digest, f"copying file {digest[7:19]}:", size)
         try:
             client.request("HEAD", f"/api/blobs/{digest}")
+            sent(size)
         except ClientError as exc:
             if exc.status_code != 404:
                 raise
-            client.upload(f"/api/blobs/{digest}", file)
+            client.upload(f"/api/blobs/{digest}", file, sent)
         digests[file.name] = digest
     return digests
 

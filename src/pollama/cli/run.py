@@ -1,8 +1,9 @@
 """`pollama run MODEL [PROMPT]`: a one-shot answer, or an interactive chat.
 
-As Ollama's `run`: with a prompt, or with input piped on stdin, it streams one answer from
-`/api/generate` and exits. Otherwise it loads the model and opens the chat (`repl.py`).
-Everything goes through the server (`pollama.client`).
+As Ollama's `run`: a model the server does not have is pulled first (the client asks, as
+Ollama's `RunHandler` does on a 404 from `/api/show`). Then, with a prompt, or with input
+piped on stdin, it streams one answer from `/api/generate` and exits; otherwise it loads the
+model and opens the chat (`repl.py`). Everything goes through the server (`pollama.client`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import click
 
 from pollama.cli.repl import repl, terminal_reader
 from pollama.cli.session import Session, one_shot
+from pollama.cli.transfer import pull_model
 from pollama.client import Client, ClientError
 
 
-def run_model(session: Session, prompt: str | None, stdin_text: str | None) -> None:
+def run_model(
+    session: Session, prompt: str | None, stdin_text: str | None, insecure: bool = False
+) -> None:
     """One-shot when there is a prompt or piped input (before the prompt, joined by a space,
     as Ollama joins them), else load, show the Modelfile's MESSAGEs, and chat."""
     client = Client()
     try:
+        _pull_if_missing(client, session.model, insecure)
         if stdin_text is not None or prompt is not None:
             one_shot(client, session, " ".join(p for p in (stdin_text, prompt) if p))
             return
@@ -44,6 +49,15 @@ def _think_value(flag: str | None) -> bool | str | None:
     return lowered
 
 
+def _pull_if_missing(client: Client, model: str, insecure: bool) -> None:
+    try:
+        client.request("POST", "/api/show", {"model": model})
+    except ClientError as exc:
+        if exc.status_code != 404:
+            raise
+        pull_model(client, model, insecure)
+
+
 def register(cli: click.Group) -> None:
     """Add `run` to `cli`."""
 
@@ -62,6 +76,7 @@ def register(cli: click.Group) -> None:
         help="Enable thinking mode: true/false or high/medium/low for supported models",
     )
     @click.option("--hidethinking", is_flag=True, help="Hide thinking output (if provided)")
+    @click.option("--insecure", is_flag=True, help="Use an insecure registry")
     def run(
         model: str,
         prompt: tuple[str, ...],
@@ -71,6 +86,7 @@ def register(cli: click.Group) -> None:
         nowordwrap: bool,
         think: str | None,
         hidethinking: bool,
+        insecure: bool,
     ) -> None:
         """Run a model"""
         session = Session(model, verbose=verbose, format=fmt, keep_alive=keepalive)
@@ -79,6 +95,6 @@ def register(cli: click.Group) -> None:
         session.hide_thinking = hidethinking
         stdin_text = None if sys.stdin.isatty() else sys.stdin.read()
         try:
-            run_model(session, " ".join(prompt) if prompt else None, stdin_text)
+            run_model(session, " ".join(prompt) if prompt else None, stdin_text, insecure)
         except ClientError as exc:
             raise click.ClickException(exc.message) from None
