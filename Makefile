@@ -38,9 +38,10 @@ format:
 	$(BIN)/ruff format src tests bench examples scripts
 	$(BIN)/ruff check --fix src tests bench examples scripts
 
-bench: starters  ## ratios against bare llama-cpp-python on the qwen starter, in one run each
+bench: starters  ## ratios against bare llama-cpp-python on the qwen starter, and pull against a file copy
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/pull.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

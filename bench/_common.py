@@ -27,6 +27,27 @@ def _free_port() -> int:
 
 
 @contextmanager
+def launch(models: Path, **env: str) -> Iterator[tuple[str, int]]:
+    """A `pollama serve` over the store at `models`; yields its URL and process id."""
+    port = _free_port()
+    environ = {**os.environ, "OLLAMA_MODELS": str(models), "OLLAMA_HOST": f"127.0.0.1:{port}"}
+    environ.update(env)
+    proc = subprocess.Popen([sys.executable, "-m", "pollama", "serve"], env=environ)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@contextmanager
 def server(gguf: Path, modelfile: str = "", **env: str) -> Iterator[str]:
     """A `pollama serve` over a fresh store holding `gguf` as `bench` (with the extra
     `modelfile` lines, e.g. `PARAMETER num_thread 2`); yields its URL."""
@@ -34,19 +55,5 @@ def server(gguf: Path, modelfile: str = "", **env: str) -> Iterator[str]:
         text = f"FROM {gguf}\n{modelfile}"
         for _ in create_from_modelfile(Store(Path(models)), MODEL, text):
             pass
-        port = _free_port()
-        environ = {**os.environ, "OLLAMA_MODELS": models, "OLLAMA_HOST": f"127.0.0.1:{port}"}
-        environ.update(env)
-        proc = subprocess.Popen([sys.executable, "-m", "pollama", "serve"], env=environ)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    httpx.get(url, timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with launch(Path(models), **env) as (url, _pid):
             yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)

@@ -67,10 +67,12 @@ def test_format_json_is_sent(url: str) -> None:
     assert code == 0
 
 
-def test_unknown_model_is_an_error(url: str) -> None:
-    code, _, err = _run(url, "nope", "hi")
+def test_a_model_it_cannot_pull_is_an_error(url: str) -> None:
+    # As Ollama's run, a model the server lacks is pulled first; nothing listens on port 1.
+    code, _, err = _run(url, "127.0.0.1:1/library/nope", "hi", "--insecure")
     assert code == 1
-    assert "Error: model 'nope' not found" in err
+    assert err.splitlines()[0] == "pulling manifest"
+    assert err.splitlines()[-1].startswith("Error: pull model manifest: could not connect")
 
 
 def test_repl_keeps_history_and_runs_commands(url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -167,8 +167,9 @@ def remove(models: tuple[str, ...]) -> None:
     "-f", "--file", "file", default=None, help='Name of the Modelfile (default "Modelfile")'
 )
 @click.option("-q", "--quantize", default=None, help="Quantize model to this level (e.g. q4_K_M)")
+@click.option("--insecure", is_flag=True, help="Use an insecure registry to pull a FROM model")
 @reports_errors
-def create(model: str, file: str | None, quantize: str | None) -> None:
+def create(model: str, file: str | None, quantize: str | None, insecure: bool) -> None:
     """Create a model"""
     path = Path(file or "Modelfile")
     if path.exists():
@@ -183,6 +184,8 @@ def create(model: str, file: str | None, quantize: str | None) -> None:
         body["model"] = model
         if quantize:
             body["quantize"] = quantize
+        if insecure:
+            body["insecure"] = True
         # A FROM model that is not here is pulled by the server, inside this stream.
         show_progress(client.stream("POST", "/api/create", body), view)
 

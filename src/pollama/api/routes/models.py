@@ -12,14 +12,16 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from pollama import __version__
-from pollama.api.deps import StoreDep
+from pollama.api.deps import StoreDep, get_registry
+from pollama.api.routes.registry import wire_progress
 from pollama.api.schemas.models import (
     CopyRequest,
     CreateRequest,
@@ -33,9 +35,12 @@ from pollama.api.show import list_entry, show_response
 from pollama.api.streaming import json_response, ndjson_response
 from pollama.create import create_from_modelfile, create_from_request
 from pollama.errors import BlobNotFound, InvalidModelName, InvalidRequest, ModelNotFound
+from pollama.registry import Registry
 from pollama.store import ModelName, Store
 
 router = APIRouter()
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 _DIGEST = re.compile(r"^sha256[:-][0-9a-fA-F]{64}$")
 
@@ -68,8 +73,12 @@ async def show(body: ShowRequest, store: StoreDep) -> Response:
 
 
 @router.post("/api/create")
-async def create(request: Request, body: CreateRequest, store: StoreDep) -> Response:
-    statuses = _progress(iterate_in_threadpool(_create(store, body)))
+async def create(
+    request: Request, body: CreateRequest, store: StoreDep, registry: RegistryDep
+) -> Response:
+    building = _progress(iterate_in_threadpool(_create(store, body)))
+    base = _pull_missing_base(store, registry, body.from_, body.insecure)
+    statuses = _chain(base, building)
     if body.stream is False:
         last = ProgressResponse(status="success")
         async for progress in statuses:
@@ -106,6 +115,35 @@ def _create(store: Store, body: CreateRequest) -> Iterator[str]:
         parser=body.parser or "",
         requires=body.requires or "",
     )
+
+
+async def _pull_missing_base(
+    store: Store, registry: Registry, base: str, insecure: bool
+) -> AsyncIterator[ProgressResponse]:
+    """As Ollama's create: a `from` model that is not here is pulled first, its progress
+    streamed ahead of the create's own."""
+    try:
+        name = ModelName.parse(base) if base else None
+    except InvalidModelName:
+        name = None  # not a model name: the create itself says what is wrong
+    if name is None or await run_in_threadpool(_stored, store, name):
+        return
+    async for line in wire_progress(registry.pull(name, insecure=insecure)):
+        yield line
+
+
+def _stored(store: Store, name: ModelName) -> bool:
+    try:
+        store.read_manifest(name)
+    except ModelNotFound:
+        return False
+    return True
+
+
+async def _chain(*streams: AsyncIterator[ProgressResponse]) -> AsyncIterator[ProgressResponse]:
+    for stream in streams:
+        async for line in stream:
+            yield line
 
 
 async def _progress(statuses: AsyncIterator[str]) -> AsyncIterator[ProgressResponse]:

@@ -65,7 +65,7 @@ def _refuse_request_credentials(body: PullRequest) -> None:
 async def _respond(
     request: Request, progress: AsyncIterator[Progress], stream: bool | None
 ) -> Response:
-    lines = _wire(progress)
+    lines = wire_progress(progress)
     if stream is not False:
         return await ndjson_response(request, lines)
     last = ProgressResponse(status="success")
@@ -77,7 +77,7 @@ async def _respond(
     return json_response(last)
 
 
-async def _wire(progress: AsyncIterator[Progress]) -> AsyncIterator[ProgressResponse]:
+async def wire_progress(progress: AsyncIterator[Progress]) -> AsyncIterator[ProgressResponse]:
     """Progress as Ollama writes it: zero `total`/`completed` and empty digests left out."""
     try:
         async for p in progress:

@@ -34,8 +34,10 @@ class CreateRequest(RequestModel):
     quantize: str = ""
     # Quantization is deprecated, see Quantize.
     quantization: str = ""
-    # From is the name of an existing model to build on.
+    # From is the name of an existing model to build on; one not here is pulled first.
     from_: str = Field("", alias="from")
+    # Insecure pulls a missing `from` model over plain HTTP (pollama's; Ollama has none).
+    insecure: bool = False
     # Files maps file names in the request to the digests of blobs uploaded beforehand.
     files: dict[str, str] | None = None
     # Adapters maps LoRA adapter file names to blob digests.
