@@ -5,23 +5,18 @@ first's `/v2/`, through the API, `pollama pull` (bars on a terminal, lines in a 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import ollama
-import pexpect
 import pytest
 
 from pollama.store import ModelName
 from tests.api.models_helpers import create_tiny
-from tests.fixtures.server import live_server
+from tests.fixtures.server import live_server, run_cli, run_in_terminal
 
-POLLAMA = [sys.executable, "-m", "pollama"]
 MODELS = ("shared", "for-the-cli", "for-run", "for-create", "for-a-pipe")
 
 
@@ -71,17 +66,8 @@ def test_a_model_pulled_from_a_peer_is_the_same_and_answers(
 
 
 def test_pull_on_a_terminal_draws_a_bar_per_layer(source: str, target: str) -> None:
-    child = pexpect.spawn(
-        POLLAMA[0],
-        [*POLLAMA[1:], "pull", f"{source}/library/for-the-cli", "--insecure"],
-        env={**os.environ, "OLLAMA_HOST": target, "TERM": "xterm"},
-        dimensions=(24, 100),
-        timeout=120,
-    )
-    child.expect(pexpect.EOF)
-    child.close()
-    screen = child.before.decode()
-    assert child.exitstatus == 0, screen
+    status, screen = run_in_terminal(target, "pull", f"{source}/library/for-the-cli", "--insecure")
+    assert status == 0, screen
     bars = set(re.findall(r"pulling ([0-9a-f]{12}): 100% ▕█+▏", screen))
     assert len(bars) >= 3  # the model, the system prompt, the config
     assert re.search(r"pulling manifest [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", screen)
@@ -89,13 +75,7 @@ def test_pull_on_a_terminal_draws_a_bar_per_layer(source: str, target: str) -> N
 
 
 def test_pull_through_a_pipe_prints_plain_lines(source: str, target: str) -> None:
-    done = subprocess.run(
-        [*POLLAMA, "pull", f"{source}/library/for-a-pipe", "--insecure"],
-        env={**os.environ, "OLLAMA_HOST": target},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(target, "pull", f"{source}/library/for-a-pipe", "--insecure")
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert lines[0] == "pulling manifest"
@@ -105,13 +85,7 @@ def test_pull_through_a_pipe_prints_plain_lines(source: str, target: str) -> Non
 
 
 def test_run_pulls_a_model_it_lacks_first(source: str, target: str) -> None:
-    done = subprocess.run(
-        [*POLLAMA, "run", f"{source}/library/for-run", "hi", "--insecure"],
-        env={**os.environ, "OLLAMA_HOST": target},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(target, "run", f"{source}/library/for-run", "hi", "--insecure")
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[0] == "pulling manifest"
     assert "success" in done.stderr.splitlines()
@@ -119,13 +93,7 @@ def test_run_pulls_a_model_it_lacks_first(source: str, target: str) -> None:
 
 
 def test_run_of_a_model_no_peer_has_fails_with_the_pull_error(source: str, target: str) -> None:
-    done = subprocess.run(
-        [*POLLAMA, "run", f"{source}/library/nowhere", "hi", "--insecure"],
-        env={**os.environ, "OLLAMA_HOST": target},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(target, "run", f"{source}/library/nowhere", "hi", "--insecure")
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == "Error: pull model manifest: file does not exist"
 
@@ -136,13 +104,7 @@ def test_create_from_a_model_it_lacks_pulls_it_first(
     base = f"{source}/library/for-create"
     modelfile = tmp_path / "Modelfile"
     modelfile.write_text(f"FROM {base}\nSYSTEM derived\n")
-    done = subprocess.run(
-        [*POLLAMA, "create", "derived", "-f", str(modelfile), "--insecure"],
-        env={**os.environ, "OLLAMA_HOST": target},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(target, "create", "derived", "-f", str(modelfile), "--insecure")
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert lines[0] == "pulling manifest"  # the server pulled the base, inside the create

@@ -160,6 +160,11 @@ def test_no_server() -> None:
         ("show", "Show information for a model"),
         ("cp", "Copy a model"),
         ("rm", "Remove a model"),
+        ("pull", "Pull a model from a registry"),
+        ("push", "Push a model to a registry"),
+        ("pull", "--insecure  Use an insecure registry"),
+        ("push", "--insecure  Use an insecure registry"),
+        ("run", "--insecure  Use an insecure registry"),
     ],
 )
 def test_help(command: str, help_line: str) -> None:

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pexpect
 import pytest
-from click.testing import CliRunner
 
-from pollama.cli.main import cli
 from pollama.cli.progress import PlainView, bar_line, show_progress
-from tests.fixtures.server import live_server
-
-POLLAMA = [sys.executable, "-m", "pollama"]
+from tests.fixtures.server import live_server, run_cli, run_in_terminal
 
 
 @pytest.fixture(scope="module")
@@ -94,13 +86,7 @@ def test_create_through_a_pipe_prints_plain_lines(
     url: str, modelfile: Path, tiny_gguf: Path
 ) -> None:
     digest = hashlib.sha256(tiny_gguf.read_bytes()).hexdigest()
-    done = subprocess.run(
-        [*POLLAMA, "create", "piped", "-f", str(modelfile)],
-        env={**os.environ, "OLLAMA_HOST": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(url, "create", "piped", "-f", str(modelfile))
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert lines[0] == "gathering model components"
@@ -110,35 +96,10 @@ def test_create_through_a_pipe_prints_plain_lines(
 
 
 def test_create_on_a_terminal_draws_bars_and_spinners(url: str, modelfile: Path) -> None:
-    child = pexpect.spawn(
-        POLLAMA[0],
-        [*POLLAMA[1:], "create", "on-a-tty", "-f", str(modelfile)],
-        env={**os.environ, "OLLAMA_HOST": url, "TERM": "xterm"},
-        dimensions=(24, 100),
-        timeout=120,
-    )
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    screen = child.before.decode()
+    status, screen = run_in_terminal(url, "create", "on-a-tty", "-f", str(modelfile))
+    assert status == 0
     assert "\x1b[" in screen  # rows redrawn in place
     bar = re.search(r"copying file [0-9a-f]{12}: 100% ▕(█+)▏ 437 KB", screen)
     assert bar is not None and len(bar.group(1)) > 20
     assert re.search(r"writing manifest [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", screen)  # a spinner while it ran
     assert re.search(r"\nsuccess *\r\n(\x1b\[\?25h)?$", screen)  # the last row drawn
-
-
-@pytest.mark.parametrize(
-    ("command", "help_line"),
-    [
-        ("pull", "Pull a model from a registry"),
-        ("push", "Push a model to a registry"),
-        ("pull", "--insecure  Use an insecure registry"),
-        ("push", "--insecure  Use an insecure registry"),
-        ("run", "--insecure"),
-    ],
-)
-def test_help(command: str, help_line: str) -> None:
-    result = CliRunner().invoke(cli, [command, "--help"])
-    assert result.exit_code == 0
-    assert help_line in result.output

@@ -43,7 +43,7 @@ class ServedBlob:
     size: int
 
 
-class Repository:
+class ServedRepository:
     """One `<namespace>/<model>` of the store."""
 
     def __init__(self, store: Store, namespace: str, model: str) -> None:

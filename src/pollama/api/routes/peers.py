@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pollama.api.deps import get_store
 from pollama.errors import Unsupported
-from pollama.registry.served import Repository, ServedBlob
+from pollama.registry.served import ServedBlob, ServedRepository
 from pollama.store import Store
 
 router = APIRouter()
@@ -49,7 +49,7 @@ async def api_version() -> Response:
 async def manifest(
     request: Request, namespace: str, model: str, reference: str, store: StoreDep
 ) -> Response:
-    repository = await run_in_threadpool(Repository, store, namespace, model)
+    repository = await run_in_threadpool(ServedRepository, store, namespace, model)
     served = await run_in_threadpool(repository.manifest, reference)
     headers = {
         **_API_VERSION,
@@ -65,14 +65,14 @@ async def manifest(
 async def blob(
     request: Request, namespace: str, model: str, digest: str, store: StoreDep
 ) -> Response:
-    repository = await run_in_threadpool(Repository, store, namespace, model)
+    repository = await run_in_threadpool(ServedRepository, store, namespace, model)
     served = await run_in_threadpool(repository.blob, digest)
     return blob_response(served, request.headers.get("range"), request.method == "HEAD")
 
 
 @router.get("/v2/{namespace}/{model}/tags/list")
 async def tags(namespace: str, model: str, store: StoreDep) -> Response:
-    repository = await run_in_threadpool(Repository, store, namespace, model)
+    repository = await run_in_threadpool(ServedRepository, store, namespace, model)
     return JSONResponse({"name": repository.name, "tags": repository.tags()})
 
 
