@@ -103,7 +103,13 @@ def test_blob_is_content_addressed(
         ({"json": {"from": "x"}}, 400, "invalid model name"),
         ({"content": b""}, 400, "missing request body"),
         ({"content": b"[1,"}, 400, None),
-        ({"json": {"model": "cr-err", "from": "no-such-model", "stream": False}}, 404, None),
+        # A base that is not here is pulled, as Ollama does; nothing listens on port 1.
+        (
+            {"json": {"model": "cr-err", "from": "127.0.0.1:1/ns/absent", "stream": False}},
+            500,
+            "pull model manifest: could not connect to the registry: "
+            "All connection attempts failed",
+        ),
         ({"json": {"model": "cr-err2", "stream": False}}, 400, None),
         # Checked before the stream starts, so even a streamed create answers with a status.
         ({"json": {"model": "cr-err3"}}, 400, "neither 'from' or 'files' was specified"),
