@@ -12,6 +12,7 @@ import pytest
 
 from pollama.cli.progress import PlainView, bar_line, show_progress
 from tests.fixtures.server import live_server, run_cli, run_in_terminal
+from tests.registry.registries import docker_registry, needs_registry
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,19 @@ def test_create_on_a_terminal_draws_bars_and_spinners(url: str, modelfile: Path)
     assert bar is not None and len(bar.group(1)) > 20
     assert re.search(r"writing manifest [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", screen)  # a spinner while it ran
     assert re.search(r"\nsuccess *\r\n(\x1b\[\?25h)?$", screen)  # the last row drawn
+
+
+@needs_registry
+def test_push_through_a_pipe_prints_plain_lines(
+    url: str, modelfile: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with docker_registry(tmp_path_factory.mktemp("push-registry")) as registry:
+        name = f"{registry}/library/pushed"
+        assert run_cli(url, "create", name, "-f", str(modelfile)).returncode == 0
+        done = run_cli(url, "push", name, "--insecure")
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == "retrieving manifest"
+    assert any(re.fullmatch(r"pushing [0-9a-f]{12}: 100% 437 KB", line) for line in lines)
+    assert lines[-2:] == ["pushing manifest", "success"]
+    assert "ollama.com" not in done.stdout  # only models pushed there have a page
