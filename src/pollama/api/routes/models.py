@@ -21,7 +21,6 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from pollama import __version__
 from pollama.api.deps import StoreDep, get_registry
-from pollama.api.routes.registry import wire_progress
 from pollama.api.schemas.models import (
     CopyRequest,
     CreateRequest,
@@ -33,6 +32,7 @@ from pollama.api.schemas.models import (
 )
 from pollama.api.show import list_entry, show_response
 from pollama.api.streaming import json_response, ndjson_response
+from pollama.api.transfers import wire_progress
 from pollama.create import create_from_modelfile, create_from_request
 from pollama.errors import BlobNotFound, InvalidModelName, InvalidRequest, ModelNotFound
 from pollama.registry import Registry

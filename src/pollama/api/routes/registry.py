@@ -21,6 +21,7 @@ from pollama.api.errors import error_response
 from pollama.api.schemas.models import ProgressResponse
 from pollama.api.schemas.registry import PullRequest, PushRequest
 from pollama.api.streaming import json_response, ndjson_response
+from pollama.api.transfers import wire_progress
 from pollama.errors import InvalidRequest, PollamaError
 from pollama.registry import Progress, Registry
 from pollama.store import ModelName, Store
@@ -75,17 +76,3 @@ async def _respond(
     except PollamaError as exc:
         return error_response(request, 500, exc.message)
     return json_response(last)
-
-
-async def wire_progress(progress: AsyncIterator[Progress]) -> AsyncIterator[ProgressResponse]:
-    """Progress as Ollama writes it: zero `total`/`completed` and empty digests left out."""
-    try:
-        async for p in progress:
-            yield ProgressResponse(
-                status=p.status,
-                digest=p.digest or None,
-                total=p.total or None,
-                completed=p.completed or None,
-            )
-    finally:
-        await progress.aclose()  # type: ignore[attr-defined]
