@@ -43,7 +43,7 @@ def store(isolated_store: Path, tiny_gguf: Path) -> Store:
 async def peer(store: Store) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(store, Scheduler())
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://peer") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 
@@ -217,9 +217,9 @@ async def test_a_large_blob_goes_out_a_chunk_at_a_time(store: Store) -> None:
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"peer")],
+        "headers": [(b"host", b"localhost")],
         "client": ("127.0.0.1", 1),
-        "server": ("peer", 80),
+        "server": ("localhost", 80),
     }
     pieces: list[int] = []
 
@@ -263,7 +263,7 @@ async def test_writes_are_refused(
 async def test_no_peers_turns_v2_off(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OLLAMA_NO_PEERS", "1")
     transport = httpx.ASGITransport(app=create_app(store, Scheduler()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://peer") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         reply = await client.get("/v2/library/peer-tiny/manifests/latest")
         assert (reply.status_code, reply.text) == (404, "404 page not found")
         assert (await client.get("/api/tags")).status_code == 200

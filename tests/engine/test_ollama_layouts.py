@@ -93,7 +93,7 @@ async def app_client(isolated_store: Path) -> AsyncIterator[tuple[httpx.AsyncCli
     app = create_app(store, Scheduler())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client, store
 
 
