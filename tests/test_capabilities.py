@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pollama.capabilities import capabilities, check
+from pollama.capabilities import capabilities, require
 from pollama.create import create_from_modelfile
 from pollama.errors import MissingCapability
 from pollama.store import Store
@@ -52,13 +52,14 @@ def test_a_gguf_chat_template_with_think_tags_means_thinking(store: Store, tmp_p
 def test_check_refuses_with_ollamas_messages(store: Store, tiny_gguf: Path) -> None:
     list(create_from_modelfile(store, "plain", f"FROM {tiny_gguf}"))
     model = store.get_model("plain")
-    check(model, "plain", ["completion"], verb="chat")
+    have = capabilities(model)
+    require(model, have, "plain", ["completion"], verb="chat")
     with pytest.raises(MissingCapability, match=r'^"plain" does not support thinking$'):
-        check(model, "plain", ["completion", "thinking"], verb="chat")
+        require(model, have, "plain", ["completion", "thinking"], verb="chat")
     full_name = r"^registry\.ollama\.ai/library/plain:latest"
     with pytest.raises(MissingCapability, match=full_name + " does not support tools$"):
-        check(model, "plain", ["tools"], verb="chat")
+        require(model, have, "plain", ["tools"], verb="chat")
     with pytest.raises(MissingCapability, match=r"does not support insert$"):
-        check(model, "plain", ["insert"], verb="generate")
+        require(model, have, "plain", ["insert"], verb="generate")
     with pytest.raises(MissingCapability, match=r"does not support vision$"):
-        check(model, "plain", ["vision"], verb="generate")
+        require(model, have, "plain", ["vision"], verb="generate")

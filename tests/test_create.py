@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pollama.capabilities import capabilities
 from pollama.create import create_from_modelfile, create_from_request
 from pollama.errors import InvalidRequest, ModelNotFound
 from pollama.gguf import read_gguf
@@ -39,7 +40,7 @@ def test_create_from_gguf_then_read_back(store: Store, tiny_gguf: Path) -> None:
     assert model.model_path is not None
     assert model.model_path.read_bytes() == tiny_gguf.read_bytes()
     assert model.config["model_family"] == "llama" and model.config["model_format"] == "gguf"
-    assert "completion" in model.capabilities()
+    assert "completion" in capabilities(model)
     manifest = store.manifest_path(model.name).read_bytes()
     assert model.digest == hashlib.sha256(manifest).hexdigest()
     assert [m.short_name for m in store.list_models()] == ["tiny:latest"]

@@ -6,7 +6,7 @@ template pollama renders its prompts with (the Modelfile TEMPLATE, else the GGUF
 template), so one is claimed exactly when the template can express it. The store only reads
 models; this module, above both the store and the prompt package, joins the two.
 
-`check` refuses a request that needs a capability the model lacks, with Ollama's messages:
+`require` refuses a request that needs a capability the model lacks, with Ollama's messages:
 the name as requested, quoted, for completion and thinking (`"bert" does not support chat`),
 the full name for the rest (`registry.ollama.ai/library/m:latest does not support tools`).
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection
+from collections.abc import Sequence
 from typing import Literal
 
 from pollama.errors import MissingCapability
@@ -29,14 +29,6 @@ Capability = Literal["completion", "tools", "insert", "vision", "embedding", "th
 # Encoder-only architectures: embedding models even without a `pooling_type` key.
 _EMBEDDING_ARCHES = frozenset({"bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2"})
 _THINKING_FAMILIES = frozenset({"gptoss", "gpt-oss"})
-_ORDER: tuple[Capability, ...] = (
-    "completion",
-    "embedding",
-    "vision",
-    "tools",
-    "insert",
-    "thinking",
-)
 
 
 def capabilities(model: Model) -> list[str]:
@@ -77,11 +69,15 @@ def _template_capabilities(go_template: str | None, jinja: str | None) -> frozen
     return frozenset(c for c, has in found.items() if has)
 
 
-def check(model: Model, requested: str, needed: Collection[Capability], *, verb: str) -> None:
-    """Refuse, with Ollama's message, a request needing what the model cannot do. `requested`
-    is the name the request used; `verb` ("generate", "chat") names the completion it asked."""
-    have = capabilities(model)
-    for cap in (c for c in _ORDER if c in needed and c not in have):
+def require(
+    model: Model, have: Sequence[str], requested: str, needed: Sequence[Capability], *, verb: str
+) -> None:
+    """Refuse, with Ollama's message, a request needing what the model cannot do (the first
+    of `needed` it lacks). `have` is `capabilities(model)`; `requested` is the name the
+    request used; `verb` ("generate", "chat") names the completion it asked for."""
+    for cap in needed:
+        if cap in have:
+            continue
         if cap == "completion":
             raise MissingCapability(f'"{requested}" does not support {verb}')
         if cap == "thinking":

@@ -8,7 +8,7 @@ of their own before it), or one whole reply for `"stream": false`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -17,6 +17,8 @@ from pollama.api.pipeline.events import Event, Metrics, Piece, Reply, Result, To
 from pollama.api.pipeline.request import ChatInput, GenerationRequest, TextInput
 from pollama.api.schemas import generate as wire
 from pollama.api.streaming import NDJSON_FRAMING, Framing, dump
+from pollama.engine.types import Logprob
+from pollama.prompt import ToolChoice
 
 C = TypeVar("C", wire.GenerateResponse, wire.ChatResponse)
 
@@ -36,8 +38,18 @@ def generate_request(body: wire.GenerateRequest) -> GenerationRequest:
 
 def chat_request(body: wire.ChatRequest) -> GenerationRequest:
     """The pipeline request for a `/api/chat` body."""
-    chat = ChatInput(messages=tuple(body.messages), tools=tuple(body.tools or ()))
+    chat = ChatInput(
+        messages=tuple(body.messages),
+        tools=tuple(body.tools or ()),
+        tool_choice=_tool_choice(body.tool_choice),
+    )
     return _request(body, chat, body.template)
+
+
+def _tool_choice(wire_choice: wire.ToolChoice | None) -> ToolChoice:
+    if isinstance(wire_choice, wire.NamedTool):
+        return ToolChoice("required", wire_choice.function.name)
+    return ToolChoice(wire_choice or "auto")
 
 
 def _request(
@@ -77,6 +89,23 @@ def _tool_call(call: ToolCall) -> wire.ToolCall:
     return wire.ToolCall(id=call.id, function=function)
 
 
+def logprobs(values: Sequence[Logprob]) -> list[wire.Logprob] | None:
+    """Logprobs in Ollama's shape (none at all when the request did not ask)."""
+    return [
+        wire.Logprob(
+            token=lp.token,
+            logprob=lp.logprob,
+            bytes=list(lp.bytes),
+            top_logprobs=[
+                wire.TokenLogprob(token=t.token, logprob=t.logprob, bytes=list(t.bytes))
+                for t in lp.top_logprobs
+            ]
+            or None,
+        )
+        for lp in values
+    ] or None
+
+
 def _metrics(metrics: Metrics) -> wire.Metrics:
     """The final chunk's metrics; zeros are left out, as Go's omitempty does."""
     return wire.Metrics(
@@ -114,7 +143,9 @@ class _Replies(ABC, Generic[C]):
                     yield chunk
 
     def whole(self, reply: Reply) -> C:
-        return self._done(Piece(reply.text, reply.thinking, tuple(reply.tool_calls)), reply.result)
+        calls, logprobs_ = tuple(reply.tool_calls), tuple(reply.logprobs)
+        piece = Piece(reply.text, reply.thinking, calls, True, logprobs_)
+        return self._done(piece, reply.result)
 
     def _final(self, last: Piece, result: Result) -> list[C]:
         return [self._done(last, result)]
@@ -131,7 +162,10 @@ class GenerateReplies(_Replies[wire.GenerateResponse]):
 
     def _chunk(self, piece: Piece) -> wire.GenerateResponse:
         return wire.GenerateResponse(
-            model=self.model, response=piece.text, thinking=piece.thinking or None
+            model=self.model,
+            response=piece.text,
+            thinking=piece.thinking or None,
+            logprobs=logprobs(piece.logprobs),
         )
 
     def _done(self, piece: Piece, result: Result) -> wire.GenerateResponse:
@@ -142,6 +176,7 @@ class GenerateReplies(_Replies[wire.GenerateResponse]):
             done=True,
             done_reason=result.done_reason,
             context=None if result.context is None else list(result.context),
+            logprobs=logprobs(piece.logprobs),
             **dict(_metrics(result.metrics)),
         )
 
@@ -155,12 +190,15 @@ class ChatReplies(_Replies[wire.ChatResponse]):
         return [self._done(last, result)]
 
     def _chunk(self, piece: Piece) -> wire.ChatResponse:
-        return wire.ChatResponse(model=self.model, message=_message(piece))
+        return wire.ChatResponse(
+            model=self.model, message=_message(piece), logprobs=logprobs(piece.logprobs)
+        )
 
     def _done(self, piece: Piece, result: Result) -> wire.ChatResponse:
         return wire.ChatResponse(
             model=self.model,
             message=_message(piece),
+            logprobs=logprobs(piece.logprobs),
             done=True,
             done_reason=result.done_reason,
             **dict(_metrics(result.metrics)),

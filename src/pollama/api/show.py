@@ -12,6 +12,7 @@ from typing import Any
 
 from pollama.api.schemas.generate import Message
 from pollama.api.schemas.models import ListModelResponse, ModelDetails, ShowRequest, ShowResponse
+from pollama.capabilities import capabilities
 from pollama.gguf import LongArray, read_metadata
 from pollama.modelfile import Command, Modelfile
 from pollama.store import Model
@@ -67,7 +68,7 @@ def show_response(model: Model, request: ShowRequest) -> ShowResponse:
         details=details(model.config, model.parent_model),
         messages=[Message.model_validate(m) for m in model.messages] or None,
         model_info=model_info(metadata, verbose=request.verbose),
-        capabilities=model.capabilities() or None,
+        capabilities=capabilities(model) or None,
         modified_at=model.modified_at,
     )
 

@@ -6,6 +6,7 @@ from pollama.prompt.jinja import JinjaTemplate
 from pollama.prompt.render import ChatPrompt, chat_prompt, render_generate
 from pollama.prompt.template import DEFAULT_TEMPLATE, GoTemplate, PromptTemplate
 from pollama.prompt.thinking import ThinkingParser
+from pollama.prompt.tool_choice import ToolChoice
 from pollama.prompt.tools import ToolCallParser
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "TemplateError",
     "ThinkingParser",
     "ToolCallParser",
+    "ToolChoice",
     "chat_prompt",
     "render_generate",
 ]

@@ -42,10 +42,14 @@ class ToolChoice:
         """Whether the tools go into the prompt at all."""
         return self.mode != "none"
 
+    @property
+    def forces_call(self) -> bool:
+        return self.mode == "required"
+
     def grammar(self, tag: str, tools: list[dict[str, Any]]) -> str | None:
         """The GBNF grammar forcing a call in the template's format (`tag` opens a call), or
         None when the model is free."""
-        if self.mode != "required":
+        if not self.forces_call:
             return None
         chosen = [t for t in tools if self.name is None or _name(t) == self.name]
         if not chosen:

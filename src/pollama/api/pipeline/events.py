@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pollama.engine.types import DoneReason
+from pollama.engine.types import DoneReason, Logprob
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,14 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Piece:
-    """A piece of the reply; any of its parts may be empty."""
+    """A piece of the reply; any of its parts may be empty. `logprobs` (when asked) are the
+    runner's for the tokens that came with it, thinking and tool-call text included."""
 
     text: str = ""
     thinking: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     final: bool = False
+    logprobs: tuple[Logprob, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Reply:
     text: str = ""
     thinking: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
+    logprobs: list[Logprob] = field(default_factory=list)
     result: Result = field(default_factory=Result)
 
     def add(self, event: Event) -> None:
@@ -107,6 +110,7 @@ class Reply:
             self.text += event.text
             self.thinking += event.thinking
             self.tool_calls.extend(event.tool_calls)
+            self.logprobs.extend(event.logprobs)
         else:
             self.result = event
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Sequence
 from typing import Any
 
 from pollama import prompt
 from pollama.api.pipeline.events import Piece, ToolCall
 from pollama.api.pipeline.render import Rendered
+from pollama.engine.types import Logprob
+from pollama.prompt.template import Think
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -26,16 +29,16 @@ def call_id() -> str:
 class OutputParser:
     """Runner text → `Piece`s, through the parsers a request needs."""
 
-    def __init__(self, rendered: Rendered, *, think: bool | None, raw: bool) -> None:
+    def __init__(self, rendered: Rendered, *, think: Think, raw: bool) -> None:
         self._thinking = None if raw else _thinking_parser(rendered, think)
         self._tools = (
             prompt.ToolCallParser(rendered.template, rendered.tools) if rendered.tools else None
         )
         self._calls = 0
 
-    def feed(self, text: str, final: bool) -> Piece | None:
-        """The piece `text` makes (on the `final` chunk, with what the parsers held back);
-        None when there is nothing to show yet."""
+    def feed(self, text: str, final: bool, logprobs: Sequence[Logprob] = ()) -> Piece | None:
+        """The piece `text` (and its tokens' `logprobs`) makes (on the `final` chunk, with
+        what the parsers held back); None when there is nothing to show yet."""
         thinking, calls = "", []
         if self._thinking is not None:
             thinking, text = self._thinking.feed(text)
@@ -47,9 +50,9 @@ class OutputParser:
             if final:
                 more_text, more_calls = self._tools.flush()
                 text, calls = text + more_text, calls + more_calls
-        if not (text or thinking or calls):
+        if not (text or thinking or calls or logprobs):
             return None
-        return Piece(text, thinking, self._tool_calls(calls), final)
+        return Piece(text, thinking, self._tool_calls(calls), final, tuple(logprobs))
 
     def _tool_calls(self, calls: list[dict[str, Any]]) -> tuple[ToolCall, ...]:
         """The tool parser's calls (`{"function": {"name", "arguments"}}`), numbered on."""
@@ -66,7 +69,7 @@ class OutputParser:
         return made
 
 
-def _thinking_parser(rendered: Rendered, think: bool | None) -> prompt.ThinkingParser | None:
+def _thinking_parser(rendered: Rendered, think: Think) -> prompt.ThinkingParser | None:
     """A parser for the template's thinking tags, unless thinking was turned off."""
     if think is False or not rendered.template.supports_thinking:
         return None

@@ -17,6 +17,8 @@ from pollama.api.pipeline.request import ChatInput, GenerationRequest, TextInput
 from pollama.api.pipeline.resolve import Resolved
 from pollama.api.schemas.generate import Message
 from pollama.engine.types import Runner
+from pollama.errors import InvalidRequest
+from pollama.prompt.template import Think
 from pollama.store import Model
 
 log = logging.getLogger(__name__)
@@ -25,12 +27,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Rendered:
     """The prompt text, the template it came from, the tools it offers (as the template and
-    the tool parser read them) and the chat messages that did not fit."""
+    the tool parser read them), the chat messages that did not fit, and the grammar that
+    forces a tool call in the template's format when `tool_choice` asks for one."""
 
     text: str
     template: prompt.PromptTemplate
     tools: list[dict[str, Any]]
     dropped_messages: int = 0
+    forced_call: str | None = None
 
 
 @functools.lru_cache(maxsize=32)
@@ -50,7 +54,7 @@ async def render(
 
 
 def _generate_prompt(
-    text: TextInput, model: Model, tmpl: prompt.PromptTemplate, think: bool | None
+    text: TextInput, model: Model, tmpl: prompt.PromptTemplate, think: Think
 ) -> str:
     """Fill-in-the-middle, or system + Modelfile MESSAGEs + prompt through the template.
 
@@ -76,7 +80,10 @@ async def _chat_prompt(
     runner: Runner,
     num_ctx: int,
 ) -> Rendered:
-    tools = [t.model_dump(exclude_none=True) for t in chat.tools]
+    tools = [t.model_dump(exclude_none=True) for t in chat.offered_tools]
+    forced_call = chat.tool_choice.grammar(tmpl.tool_call_tag, tools)
+    if forced_call and req.format:
+        raise InvalidRequest("a forced tool call (tool_choice) cannot be combined with format")
     rendered = await prompt.chat_prompt(
         tmpl,
         _chat_messages(resolved.model, chat.messages),
@@ -93,7 +100,7 @@ async def _chat_prompt(
             rendered.dropped_messages,
             num_ctx,
         )
-    return Rendered(rendered.text, tmpl, tools, rendered.dropped_messages)
+    return Rendered(rendered.text, tmpl, tools, rendered.dropped_messages, forced_call)
 
 
 def _chat_messages(model: Model, messages: tuple[Message, ...]) -> list[dict[str, Any]]:

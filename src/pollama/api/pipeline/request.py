@@ -8,10 +8,11 @@ default is decided once, whatever the family.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pollama.api.schemas.generate import Format, KeepAlive, Message, Think, Tool
+from pollama.prompt import ToolChoice
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,17 @@ class TextInput:
 
 @dataclass(frozen=True)
 class ChatInput:
-    """`/api/chat`'s input: the conversation so far and the tools the model may call."""
+    """`/api/chat`'s input: the conversation so far, the tools the model may call, and
+    whether it may, must or must not call one (`tool_choice`)."""
 
     messages: tuple[Message, ...]
     tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice = field(default_factory=ToolChoice)
+
+    @property
+    def offered_tools(self) -> tuple[Tool, ...]:
+        """The tools that go into the prompt: none when `tool_choice` is "none"."""
+        return self.tools if self.tool_choice.offers_tools else ()
 
     @property
     def empty(self) -> bool:

@@ -1,26 +1,33 @@
 """Stage 1: the model a request names, and whether it can do what the request asks.
 
-The checks run in Ollama's order, so a request with two faults gets Ollama's message.
+The checks run in Ollama's order, so a request with two faults gets Ollama's message; what
+the model can do comes from `pollama.capabilities`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from pollama.api.pipeline.request import ChatInput, GenerationRequest, TextInput
 from pollama.api.pipeline.seams import Models
-from pollama.errors import InvalidRequest, MissingCapability, ModelNotFound
+from pollama.capabilities import Capability, capabilities, require
+from pollama.errors import InvalidRequest, ModelNotFound
+from pollama.prompt.template import Think
 from pollama.store import Model
+
+log = logging.getLogger(__name__)
 
 _THINK_LEVELS = ("high", "medium", "low", "max")
 
 
 @dataclass(frozen=True)
 class Resolved:
-    """The model to run, and the `think` to render with (levels mean on)."""
+    """The model to run, and the `think` to render with: a bool, or a level (which means on,
+    and reaches templates that take levels)."""
 
     model: Model
-    think: bool | None
+    think: Think
 
 
 def resolve(models: Models, req: GenerationRequest) -> Resolved:
@@ -31,47 +38,47 @@ def resolve(models: Models, req: GenerationRequest) -> Resolved:
             raise InvalidRequest("model is required")
         raise ModelNotFound("model '' not found")
     model = models.get_model(req.model)
-    caps = model.capabilities()
-    if "completion" not in caps:
-        raise MissingCapability(f'"{req.model}" does not support {verb}')
+    caps = capabilities(model)
+    require(model, caps, req.model, ["completion"], verb=verb)
     if isinstance(req.input, TextInput):
-        _check_text(req, req.input, model, caps)
-    elif req.input.tools and "tools" not in caps:
-        raise MissingCapability(f"{model.name} does not support tools")
+        _check_raw(req, req.input)
+    require(model, caps, req.model, _needs(req), verb=verb)
     if req.top_logprobs is not None and not 0 <= req.top_logprobs <= 20:
         raise InvalidRequest("top_logprobs must be between 0 and 20")
-    _check_images(req.input.image_count, caps, model)
-    return Resolved(model, _think(req, caps))
+    if req.input.image_count:
+        require(model, caps, req.model, ["vision"], verb=verb)
+        raise InvalidRequest("images are not supported by pollama yet")
+    return Resolved(model, _think(req, model, caps))
 
 
-def _check_text(req: GenerationRequest, text: TextInput, model: Model, caps: list[str]) -> None:
+def _check_raw(req: GenerationRequest, text: TextInput) -> None:
     if text.raw and (req.template or text.system or text.context):
         raise InvalidRequest("raw mode does not support template, system, or context")
-    if text.suffix and "insert" not in caps:
-        raise MissingCapability(f"{model.name} does not support insert")
 
 
-def _check_images(count: int, caps: list[str], model: Model) -> None:
-    """Images need a vision model; pollama's runner cannot feed them to one yet either."""
-    if not count:
-        return
-    if "vision" not in caps:
-        raise MissingCapability(f"{model.name} does not support vision")
-    raise InvalidRequest("images are not supported by pollama yet")
+def _needs(req: GenerationRequest) -> list[Capability]:
+    """What the request's input asks of the model beyond completion."""
+    if isinstance(req.input, TextInput):
+        return ["insert"] if req.input.suffix else []
+    return ["tools"] if req.input.offered_tools else []
 
 
-def _think(req: GenerationRequest, caps: list[str]) -> bool | None:
-    """The request's `think` as a bool, checked against the model."""
+def _think(req: GenerationRequest, model: Model, caps: list[str]) -> Think:
+    """The request's `think`, checked against the model. Unset, a thinking model thinks (as
+    in Ollama); a forced tool call leaves no room for thinking."""
     value = req.think
-    if isinstance(value, str):
-        if value not in _THINK_LEVELS:
-            raise InvalidRequest(
-                f'invalid think value: "{value}" '
-                '(must be "high", "medium", "low", "max", true, or false)'
-            )
-        value = True
+    if isinstance(value, str) and value not in _THINK_LEVELS:
+        raise InvalidRequest(
+            f'invalid think value: "{value}" '
+            '(must be "high", "medium", "low", "max", true, or false)'
+        )
     if value and "thinking" not in caps:
         if req.optional_think:
             return None
-        raise MissingCapability(f'"{req.model}" does not support thinking')
+        require(model, caps, req.model, ["thinking"], verb="think")
+    if value is None and "thinking" in caps:
+        value = True
+    if value and isinstance(req.input, ChatInput) and req.input.tool_choice.forces_call:
+        log.info("%s: thinking turned off, a tool call is forced", req.model)
+        return False
     return value

@@ -73,10 +73,12 @@ def _completion(req: GenerationRequest, planned: Plan, rendered: Rendered) -> Co
         prompt=rendered.text,
         sampling=planned.sampling,
         context=context,
-        grammar=planned.grammar,
+        grammar=rendered.forced_call or planned.grammar,
         truncate=req.truncate,
         shift=req.shift,
         num_ctx=planned.num_ctx,
+        logprobs=req.logprobs,
+        top_logprobs=req.top_logprobs or 0,
     )
 
 
@@ -96,7 +98,7 @@ async def _events(
             if started is None:
                 started = _started(chunk, rendered, waited)
                 yield started
-            piece = parser.feed(chunk.text, chunk.done)
+            piece = parser.feed(chunk.text, chunk.done, chunk.logprobs)
             if piece is not None:
                 yield piece
             if chunk.done:

@@ -56,6 +56,15 @@ class ThinkingConfig(RequestModel):
     budget_tokens: int | None = None
 
 
+class ToolChoice(RequestModel):
+    """Whether the model may (`auto`), must (`any`, or `tool` and its `name`) or must not
+    (`none`) call a tool."""
+
+    type: Literal["auto", "any", "tool", "none"] = "auto"
+    name: str | None = None
+    disable_parallel_tool_use: bool | None = None
+
+
 class MessagesRequest(RequestModel):
     """`POST /v1/messages`."""
 
@@ -69,7 +78,7 @@ class MessagesRequest(RequestModel):
     top_k: int | None = None
     stop_sequences: list[str] | None = None
     tools: list[Tool] | None = None
-    tool_choice: Any = None
+    tool_choice: ToolChoice | None = None
     thinking: ThinkingConfig | None = None
     metadata: Any = None
 

@@ -8,7 +8,7 @@ imports nothing from `engine/` or `store/`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -54,6 +54,22 @@ class Tool(RequestModel):
     type: str = "function"
     items: Any = None
     function: ToolFunction
+
+
+class NamedToolFunction(RequestModel):
+    name: str
+
+
+class NamedTool(RequestModel):
+    """`tool_choice` naming the one function the model must call."""
+
+    type: Literal["function"] = "function"
+    function: NamedToolFunction
+
+
+# `tool_choice` (a pollama extension, in OpenAI's shape): "auto" (the default), "none" (no
+# tools are offered), "required" (some call is forced), or the one function to call.
+ToolChoice = Literal["auto", "none", "required"] | NamedTool
 
 
 class Message(RequestModel):
@@ -142,6 +158,21 @@ class GenerateRequest(RequestModel):
     top_logprobs: int | None = None
 
 
+class TokenLogprob(ReplyModel):
+    """A token's log-probability; `bytes` are its UTF-8 bytes (a token may end half-way
+    through a character)."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class Logprob(TokenLogprob):
+    """A generated token's log-probability and the most likely tokens at its step."""
+
+    top_logprobs: list[TokenLogprob] | None = None
+
+
 class _GenerateChunk(ReplyModel):
     model: str
     created_at: str = Field(default_factory=now)
@@ -158,6 +189,9 @@ class _GenerateChunk(ReplyModel):
 class GenerateResponse(Metrics, _GenerateChunk):
     """One chunk of a `/api/generate` reply; `response` is always written, metrics last."""
 
+    # One per generated token, when the request asked (`logprobs`, `top_logprobs`).
+    logprobs: list[Logprob] | None = None
+
 
 class ChatRequest(RequestModel):
     """`POST /api/chat`."""
@@ -165,6 +199,7 @@ class ChatRequest(RequestModel):
     model: str = ""
     messages: list[Message] = messages_field()
     tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
     stream: bool | None = None
     format: Format = None
     keep_alive: KeepAlive = None
@@ -184,6 +219,8 @@ class _ChatChunk(ReplyModel):
     message: Message
     done: bool = False
     done_reason: str | None = None
+    # One per generated token, when the request asked (`logprobs`, `top_logprobs`).
+    logprobs: list[Logprob] | None = None
 
 
 class ChatResponse(Metrics, _ChatChunk):

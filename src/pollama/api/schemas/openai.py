@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from pollama.api.schemas.base import RequestModel, messages_field
-from pollama.api.schemas.generate import Tool
+from pollama.api.schemas.generate import Tool, ToolChoice
 
 
 class StreamOptions(RequestModel):
@@ -93,10 +93,12 @@ class ChatCompletionRequest(RequestModel):
     response_format: ResponseFormat | None = None
     # OpenAI's tools have the native shape: `{"type": "function", "function": {...}}`.
     tools: list[Tool] | None = None
-    tool_choice: Any = None
+    tool_choice: ToolChoice | None = None
     n: int | None = None
     reasoning: Reasoning | None = None
     reasoning_effort: str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
 
 
 class CompletionRequest(RequestModel):
@@ -115,6 +117,8 @@ class CompletionRequest(RequestModel):
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     n: int | None = None
+    # How many of the most likely tokens to list at each step (their logprobs are returned).
+    logprobs: int | None = None
 
 
 class EmbeddingRequest(RequestModel):
@@ -143,10 +147,27 @@ class ResponseMessage(BaseModel):
     tool_calls: list[ToolCall] | None = None
 
 
+class TopLogprob(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class TokenLogprob(TopLogprob):
+    top_logprobs: list[TopLogprob] = Field(default_factory=list)
+
+
+class ChoiceLogprobs(BaseModel):
+    """A choice's `logprobs`: one entry per token of its content."""
+
+    content: list[TokenLogprob]
+
+
 class Choice(BaseModel):
     index: int = 0
     message: ResponseMessage
     finish_reason: str | None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletion(BaseModel):
@@ -172,6 +193,7 @@ class ChunkChoice(BaseModel):
     index: int = 0
     delta: Delta
     finish_reason: str | None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletionChunk(BaseModel):
@@ -184,10 +206,20 @@ class ChatCompletionChunk(BaseModel):
     usage: Usage | None = None
 
 
+class CompletionLogprobs(BaseModel):
+    """The legacy completions' logprobs: four lists, one entry per token."""
+
+    tokens: list[str]
+    token_logprobs: list[float]
+    top_logprobs: list[dict[str, float]]
+    text_offset: list[int]
+
+
 class CompletionChoice(BaseModel):
     text: str = ""
     index: int = 0
     finish_reason: str | None = None
+    logprobs: CompletionLogprobs | None = None
 
 
 class Completion(BaseModel):

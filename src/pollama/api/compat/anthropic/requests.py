@@ -7,7 +7,7 @@ Tool results become `tool` messages of their own; client tools become native fun
 from __future__ import annotations
 
 from pollama.api.schemas import generate as native
-from pollama.api.schemas.anthropic import ContentBlock, MessageParam, MessagesRequest
+from pollama.api.schemas.anthropic import ContentBlock, MessageParam, MessagesRequest, ToolChoice
 from pollama.errors import InvalidRequest
 
 
@@ -50,8 +50,20 @@ def chat_request(req: MessagesRequest, *, think: bool | None) -> native.ChatRequ
         stream=True,
         options=options.as_map(),
         tools=tools or None,
+        tool_choice=_tool_choice(req.tool_choice),
         think=think,
     )
+
+
+def _tool_choice(choice: ToolChoice | None) -> native.ToolChoice | None:
+    """Anthropic's tool choice in the native (OpenAI) shape: `any` is "required"."""
+    if choice is None or choice.type == "auto":
+        return None
+    if choice.type == "tool":
+        if not choice.name:
+            raise InvalidRequest("tool_choice of type tool needs the tool's name")
+        return native.NamedTool(function=native.NamedToolFunction(name=choice.name))
+    return "required" if choice.type == "any" else "none"
 
 
 def _system(system: str | list[ContentBlock] | None) -> list[native.Message]:

@@ -8,11 +8,13 @@ import random
 import time
 from collections.abc import AsyncIterator, Sequence
 
+from pollama.api.compat.openai.logprobs import chat_logprobs, completion_logprobs
 from pollama.api.pipeline import events as ev
 from pollama.api.schemas.openai import (
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
+    ChoiceLogprobs,
     ChunkChoice,
     Completion,
     CompletionChoice,
@@ -24,6 +26,7 @@ from pollama.api.schemas.openai import (
     dump_openai,
 )
 from pollama.api.sse import OPENAI_FRAMING
+from pollama.engine.types import Logprob
 
 
 def new_id(prefix: str) -> str:
@@ -88,7 +91,11 @@ class ChatCompletions(_Family):
             id=new_id("chatcmpl"),
             created=int(time.time()),
             model=self.model,
-            choices=[Choice(message=message, finish_reason=finish)],
+            choices=[
+                Choice(
+                    message=message, finish_reason=finish, logprobs=chat_logprobs(reply.logprobs)
+                )
+            ],
             usage=usage(reply.result),
         )
 
@@ -108,8 +115,10 @@ async def chat_chunks(
     """
     cid, created = new_id("chatcmpl"), int(time.time())
 
-    def chunk(delta: Delta, finish: str | None = None) -> ChatCompletionChunk:
-        choice = ChunkChoice(delta=delta, finish_reason=finish)
+    def chunk(
+        delta: Delta, finish: str | None = None, logprobs: ChoiceLogprobs | None = None
+    ) -> ChatCompletionChunk:
+        choice = ChunkChoice(delta=delta, finish_reason=finish, logprobs=logprobs)
         return ChatCompletionChunk(id=cid, created=created, model=model, choices=[choice])
 
     role: str | None = "assistant"
@@ -124,8 +133,9 @@ async def chat_chunks(
         if event.thinking:
             yield chunk(Delta(role=role, reasoning=event.thinking))
             role = None
-        if event.text or calls or role:
-            yield chunk(Delta(role=role, content=event.text, tool_calls=calls or None))
+        if event.text or calls or role or event.logprobs:
+            delta = Delta(role=role, content=event.text, tool_calls=calls or None)
+            yield chunk(delta, logprobs=chat_logprobs(event.logprobs))
         role = None
     if role:  # no piece at all: the role still comes first
         yield chunk(Delta(role=role, content=""))
@@ -143,7 +153,11 @@ class Completions(_Family):
         return completion_chunks(events, self.model, self.include_usage)
 
     def whole(self, reply: ev.Reply) -> Completion:
-        choice = CompletionChoice(text=reply.text, finish_reason=reply.result.done_reason or None)
+        choice = CompletionChoice(
+            text=reply.text,
+            finish_reason=reply.result.done_reason or None,
+            logprobs=completion_logprobs(reply.logprobs),
+        )
         return Completion(
             id=new_id("cmpl"),
             created=int(time.time()),
@@ -165,18 +179,24 @@ async def completion_chunks(
     with the finish, then the usage if asked."""
     cid, created = new_id("cmpl"), int(time.time())
 
-    def chunk(text: str, finish: str | None = None, *, usage_: Usage | None = None) -> Completion:
-        choices = [] if usage_ else [CompletionChoice(text=text, finish_reason=finish)]
-        return Completion(id=cid, created=created, model=model, choices=choices, usage=usage_)
+    offset = 0  # where the next chunk's text starts, for the logprobs' `text_offset`
 
-    last, result = "", ev.Result()
+    def chunk(text: str, finish: str | None = None, logprobs: Sequence[Logprob] = ()) -> Completion:
+        nonlocal offset
+        choice = CompletionChoice(
+            text=text, finish_reason=finish, logprobs=completion_logprobs(logprobs, offset)
+        )
+        offset += len(text)
+        return Completion(id=cid, created=created, model=model, choices=[choice])
+
+    last, result = ev.Piece(), ev.Result()
     async for event in events:
         if isinstance(event, ev.Piece) and event.final:
-            last = event.text
-        elif isinstance(event, ev.Piece) and event.text:
-            yield chunk(event.text)
+            last = event
+        elif isinstance(event, ev.Piece) and (event.text or event.logprobs):
+            yield chunk(event.text, logprobs=event.logprobs)
         elif isinstance(event, ev.Result):
             result = event
-            yield chunk(last, result.done_reason)
+            yield chunk(last.text, result.done_reason, last.logprobs)
     if include_usage:
-        yield chunk("", usage_=usage(result))
+        yield Completion(id=cid, created=created, model=model, choices=[], usage=usage(result))

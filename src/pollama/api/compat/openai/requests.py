@@ -70,8 +70,13 @@ def chat_request(req: ChatCompletionRequest) -> native.ChatRequest:
         stream=True,
         options=sampling(req, req.max_tokens or req.max_completion_tokens).as_map(),
         tools=req.tools or None,
+        tool_choice=req.tool_choice,
         format=_format(req),
-        think=_think(req),
+        think=effort_think(
+            req.reasoning_effort or (req.reasoning.effort if req.reasoning else None)
+        ),
+        logprobs=req.logprobs,
+        top_logprobs=req.top_logprobs,
     )
 
 
@@ -83,11 +88,13 @@ def completion_request(req: CompletionRequest) -> native.GenerateRequest:
         suffix=req.suffix or None,
         stream=True,
         options=sampling(req, req.max_tokens).as_map(),
+        logprobs=req.logprobs is not None or None,
+        top_logprobs=req.logprobs,
     )
 
 
-def _think(req: ChatCompletionRequest) -> bool | str | None:
-    effort = req.reasoning_effort or (req.reasoning.effort if req.reasoning else None)
+def effort_think(effort: str | None) -> bool | str | None:
+    """A reasoning effort as native `think` (Ollama's table); None when none was sent."""
     if effort is None:
         return None
     if effort not in _EFFORTS:
@@ -149,7 +156,13 @@ def _content(msg: Message) -> tuple[str, list[str]]:
 
 
 def _image(part: ContentPart) -> str:
-    url = part.image_url.url if isinstance(part.image_url, ImageUrl) else part.image_url
+    return image_data(
+        part.image_url.url if isinstance(part.image_url, ImageUrl) else part.image_url
+    )
+
+
+def image_data(url: object) -> str:
+    """The base64 data of an image given as a `data:` URL (as Ollama, no fetched URLs)."""
     if not isinstance(url, str):
         raise InvalidRequest("invalid message format")
     if url.startswith(("http://", "https://")):
