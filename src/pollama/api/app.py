@@ -19,7 +19,9 @@ from pollama.api.middleware import (
     origin_pattern,
 )
 from pollama.api.request_metrics import CountRequests
+from pollama.api.response_store import ResponseStore
 from pollama.api.routes import ROUTERS, peers
+from pollama.api.schemas.generate import Message
 from pollama.engine.scheduler import Scheduler
 from pollama.registry import Registry
 from pollama.store import Store
@@ -76,6 +78,7 @@ def create_app(
     app = FastAPI(title="pollama", version=__version__, lifespan=lifespan)
     app.state.store = store
     app.state.scheduler = scheduler
+    app.state.responses = ResponseStore[Message]()  # behind `previous_response_id`
     app.state.registry = registry
     _add_middleware(app, listen_host or config.host().host)
     install_error_handlers(app)

@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 
 from pollama.api.embedding import EmbeddingService
 from pollama.api.pipeline import Pipeline
+from pollama.api.response_store import ResponseStore
+from pollama.api.schemas.generate import Message
 from pollama.engine.scheduler import Scheduler
 from pollama.registry import Registry
 from pollama.store import Store
@@ -37,6 +39,12 @@ def get_pipeline(request: Request) -> Pipeline:
     return Pipeline(request.app.state.store, request.app.state.scheduler)
 
 
+def get_response_store(request: Request) -> ResponseStore[Message]:
+    """The conversations `/v1/responses` may continue (`previous_response_id`)."""
+    store: ResponseStore[Message] = request.app.state.responses
+    return store
+
+
 def get_embedding(request: Request) -> EmbeddingService:
     """The embedding service every embedding route uses."""
     return EmbeddingService(request.app.state.store, request.app.state.scheduler)
@@ -46,3 +54,4 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SchedulerDep = Annotated[Scheduler, Depends(get_scheduler)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 EmbeddingDep = Annotated[EmbeddingService, Depends(get_embedding)]
+ResponseStoreDep = Annotated[ResponseStore[Message], Depends(get_response_store)]

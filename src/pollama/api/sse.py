@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from pollama.api.errors import error_body
-from pollama.api.schemas.anthropic import StreamEvent
 from pollama.api.schemas.openai import dump_openai
 
 EVENT_STREAM = "text/event-stream"
@@ -50,13 +49,23 @@ class OpenAIFraming:
         return data_frame("[DONE]")
 
 
-class AnthropicFraming:
-    """Anthropic's stream: each event named by its type; an error is `event: error`."""
+class NamedEvent(Protocol):
+    """An event that names itself: Anthropic's, and the Responses API's."""
+
+    @property
+    def type(self) -> str: ...
+
+    def wire(self) -> dict[str, Any]: ...
+
+
+class NamedEventFraming:
+    """Anthropic's and the Responses API's streams: each event named by its type; an error
+    is `event: error` (which both SDKs raise)."""
 
     media_type = EVENT_STREAM
     headers: Mapping[str, str] = _HEADERS
 
-    def frame(self, chunk: StreamEvent) -> bytes:
+    def frame(self, chunk: NamedEvent) -> bytes:
         return named_frame(chunk.type, chunk.wire())
 
     def error(self, path: str, status: int, message: str) -> bytes:
@@ -67,4 +76,4 @@ class AnthropicFraming:
 
 
 OPENAI_FRAMING = OpenAIFraming()
-ANTHROPIC_FRAMING = AnthropicFraming()
+NAMED_FRAMING = NamedEventFraming()

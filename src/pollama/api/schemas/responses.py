@@ -112,7 +112,6 @@ class TextConfig(RequestModel):
 
 class ReasoningConfig(RequestModel):
     effort: str | None = None
-    summary: str | None = None
 
 
 class ResponsesRequest(RequestModel):
@@ -132,9 +131,7 @@ class ResponsesRequest(RequestModel):
     tool_choice: Literal["auto", "none", "required"] | NamedFunction | None = None
     text: TextConfig | None = None
     reasoning: ReasoningConfig | None = None
-    parallel_tool_calls: bool | None = None
     metadata: dict[str, str] | None = None
-    top_logprobs: int | None = None
 
 
 # The response object.

@@ -30,7 +30,7 @@ from pollama.api.schemas.anthropic import (
     ToolUseBlock,
     Usage,
 )
-from pollama.api.sse import ANTHROPIC_FRAMING
+from pollama.api.sse import NAMED_FRAMING
 
 
 def message_id() -> str:
@@ -65,7 +65,7 @@ def _wants_empty_text(reply: ev.Reply) -> bool:
 class Messages:
     """`/v1/messages` at the pipeline's end."""
 
-    framing = ANTHROPIC_FRAMING
+    framing = NAMED_FRAMING
 
     def __init__(self, model: str) -> None:
         self.model = model
