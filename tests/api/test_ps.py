@@ -97,10 +97,12 @@ def test_full_queue_answers_503_at_once(isolated_store: Path, tiny_gguf: Path) -
         with ThreadPoolExecutor(6) as pool:
             results = list(pool.map(timed, range(6)))
         busy = [r for r in results if r[0] == 503]
-        assert any(r[0] == 200 for r in results)
-        assert busy, results
+        served = [elapsed for status, elapsed, _ in results if status == 200]
+        assert served and busy, results
         for _, elapsed, reply in busy:
-            assert elapsed < 0.5
+            # Answered without waiting for the load and the reply (with slack for a busy
+            # machine, where even a 503 takes a while).
+            assert elapsed < max(0.5, min(served) / 2)
             assert reply == {
                 "error": "server busy, please try again.  maximum pending requests exceeded"
             }
