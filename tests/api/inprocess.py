@@ -12,16 +12,21 @@ from pollama.api import create_app
 from pollama.engine.scheduler import Scheduler
 from pollama.store import Store
 
+BASE_URL = "http://127.0.0.1:11434"
+
 
 @asynccontextmanager
 async def app_client(
-    root: Path, scheduler: Scheduler | None = None, base_url: str = "http://pollama"
+    root: Path, scheduler: Scheduler | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app over the store at `root`; its runners stop when the block ends."""
+    """A client of the app over the store at `root`, as if the server were bound to loopback
+    and called at its own address (the host check refuses other names); its runners stop
+    when the block ends."""
     scheduler = scheduler or Scheduler(max_loaded=2)
-    transport = httpx.ASGITransport(app=create_app(Store(root), scheduler))
+    app = create_app(Store(root), scheduler, listen_host="127.0.0.1")
+    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
             yield http
     finally:
         await scheduler.shutdown()

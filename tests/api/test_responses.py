@@ -16,6 +16,7 @@ from pollama.api import create_app
 from pollama.engine.scheduler import Scheduler
 from pollama.store import Store
 from tests.api.generate_helpers import create
+from tests.api.inprocess import BASE_URL
 from tests.fixtures.tiny_gguf import TOOLS_TEMPLATE
 
 WEATHER = {
@@ -36,11 +37,12 @@ async def client(isolated_store: Path, tiny_gguf: Path) -> AsyncIterator[openai.
     modelfile += f'TEMPLATE """{TOOLS_TEMPLATE}"""\n'
     create(isolated_store, "tiny", modelfile)
     scheduler = Scheduler(max_loaded=1)
-    app = create_app(Store(isolated_store), scheduler)
+    app = create_app(Store(isolated_store), scheduler, listen_host="127.0.0.1")
     transport = httpx.ASGITransport(app=app)
-    http = httpx.AsyncClient(transport=transport, base_url="http://pollama/v1")
+    base_url = BASE_URL + "/v1"
+    http = httpx.AsyncClient(transport=transport, base_url=base_url)
     try:
-        yield openai.AsyncOpenAI(base_url="http://pollama/v1", api_key="x", http_client=http)
+        yield openai.AsyncOpenAI(base_url=base_url, api_key="x", http_client=http)
     finally:
         await http.aclose()
         await scheduler.shutdown()
