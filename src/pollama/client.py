@@ -91,3 +91,28 @@ def _chunks(file: BinaryIO, on_progress: Callable[[int], None] | None) -> Iterat
         sent += len(chunk)
         if on_progress is not None:
             on_progress(sent)
+
+
+class AsyncClient:
+    """The same client for code that keeps many requests in flight (`pollama translate`):
+    cancelling a call closes its connection, which frees the server's slot at once."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url or config.host().url
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    async def request(self, method: str, path: str, body: Any = None) -> Any:
+        """One JSON request; returns the decoded body (None when empty)."""
+        with _connecting():
+            response = await self._http.request(method, path, json=body)
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response.json() if response.content else None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

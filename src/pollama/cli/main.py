@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pollama import __version__
-from pollama.cli import models, ps, run, serve, transfer
+from pollama.cli import models, ps, run, serve, transfer, translate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,7 +14,7 @@ def cli() -> None:
     """Large language model runner"""
 
 
-for _module in (serve, models, run, ps, transfer):
+for _module in (serve, models, run, ps, transfer, translate):
     _module.register(cli)
 
 

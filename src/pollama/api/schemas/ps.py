@@ -12,7 +12,8 @@ class ProcessModelResponse(ReplyModel):
     """One loaded model. `size_vram` is 0 on a CPU; `context_length` is per slot.
 
     `num_parallel` is pollama's own: how many requests the model serves at once (its slots),
-    so a client can size its concurrency. Ollama's entries have no such field.
+    so a client can size its concurrency; Ollama's entries have no such field, so a client
+    reading one of theirs finds 1, the one safe assumption.
     So are `running` and `waiting` (requests it serves now, requests queued for it) and
     `kv_cache_type` and `kv_cache_size` (bytes, part of `size`); Ollama's clients ignore
     fields they do not know.
@@ -26,7 +27,7 @@ class ProcessModelResponse(ReplyModel):
     expires_at: GoTime
     size_vram: int
     context_length: int
-    num_parallel: int
+    num_parallel: int = 1
     running: int = 0
     waiting: int = 0
     kv_cache_type: str = "f16"

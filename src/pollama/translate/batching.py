@@ -1,0 +1,110 @@
+"""Cues in batches, what each batch asks the model, and the schema its answer must fit.
+
+A batch numbers its parts 1..n. Its request carries a JSON schema with one required string
+per number and no other key, so the server's constrained decoding cannot merge, drop, add or
+reorder a cue: only each cue's words are the model's choice. The lines just before and
+after the batch go along as context, marked as such.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pollama.translate.glossary import Glossary
+from pollama.translate.languages import Language
+from pollama.translate.units import PLACEHOLDER, Unit
+
+# Tokens to allow per part: its JSON key and quotes, then about a token per source
+# character, several times what a translation needs, but a bound on a model that loops.
+_TOKENS_PER_PART = 12
+_TOKENS_OVERHEAD = 16
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Parts translated in one request, with the source lines around them as context."""
+
+    units: tuple[Unit, ...]
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+    def alone(self) -> list[Batch]:
+        """Each part as a batch of its own, with the same context."""
+        return [Batch((unit,), self.before, self.after) for unit in self.units]
+
+    def only(self, units: Sequence[Unit]) -> Batch:
+        return Batch(tuple(units), self.before, self.after)
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        keys = [str(n) for n in range(1, len(self.units) + 1)]
+        return {
+            "type": "object",
+            "properties": {key: {"type": "string"} for key in keys},
+            "required": keys,
+            "additionalProperties": False,
+        }
+
+    @property
+    def max_tokens(self) -> int:
+        return _TOKENS_OVERHEAD + sum(_TOKENS_PER_PART + len(u.source) for u in self.units)
+
+    def answers(self, content: str) -> dict[str, str]:
+        """The answer's translation of each part, by unit key (missing or bad ones left out)."""
+        try:
+            reply = json.loads(content)
+        except ValueError:
+            return {}
+        if not isinstance(reply, dict):
+            return {}
+        found = {}
+        for number, unit in enumerate(self.units, start=1):
+            value = reply.get(str(number))
+            if isinstance(value, str):
+                found[unit.key] = value.strip()
+        return found
+
+
+def batches(units: Sequence[Unit], size: int, context: int) -> list[Batch]:
+    """`units` in order, `size` to a batch, each with up to `context` lines either side."""
+    plain = [PLACEHOLDER.sub("", u.source) for u in units]
+    out = []
+    for start in range(0, len(units), size):
+        end = min(start + size, len(units))
+        out.append(
+            Batch(
+                tuple(units[start:end]),
+                tuple(plain[max(0, start - context) : start]),
+                tuple(plain[end : end + context]),
+            )
+        )
+    return out
+
+
+def system_prompt(source: Language, target: Language, glossary: Glossary, batch: Batch) -> str:
+    text = (
+        f"You translate subtitles from {source.name} into {target.name}. The user sends a "
+        "JSON object of numbered lines. Reply with a JSON object with the same keys, each "
+        f"mapped to the {target.name} translation of its line. Translate every line, short "
+        f"ones too, and write {target.name} only. Keep placeholders such as {{1}} unchanged, "
+        "where they belong in the sentence."
+    )
+    terms = {t for u in batch.units for t in glossary.terms_in(u.source)}
+    if terms:
+        listed = "\n".join(f"- {t.source}: {t.target}" for t in glossary.terms if t in terms)
+        text += f"\nAlways translate these terms exactly so:\n{listed}"
+    return text
+
+
+def user_prompt(target: Language, batch: Batch) -> str:
+    parts = []
+    if batch.before:
+        parts.append("Lines before, for context only:\n" + "\n".join(batch.before))
+    if batch.after:
+        parts.append("Lines after, for context only:\n" + "\n".join(batch.after))
+    lines = {str(n): unit.source for n, unit in enumerate(batch.units, start=1)}
+    parts.append(f"Translate into {target.name}:\n" + json.dumps(lines, ensure_ascii=False))
+    return "\n\n".join(parts)

@@ -1,0 +1,56 @@
+"""`--glossary FILE`: terms translated the same way every time.
+
+One term a line, `source = target` (or the two separated by a tab); blank lines and lines
+starting with `#` are skipped. A term is matched as a whole word, ignoring case.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pollama.translate.errors import TranslateError
+
+
+@dataclass(frozen=True)
+class Term:
+    """One glossary entry."""
+
+    source: str
+    target: str
+
+    def occurs_in(self, text: str) -> bool:
+        return re.search(rf"(?<!\w){re.escape(self.source)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """The terms of a glossary file, in file order."""
+
+    terms: tuple[Term, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, name: str = "glossary") -> Glossary:
+        terms = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            source, sep, target = (
+                stripped.partition("\t") if "\t" in stripped else (stripped.partition("="))
+            )
+            if not sep or not source.strip() or not target.strip():
+                raise TranslateError(
+                    f"{name}, line {number}: expected 'term = translation', got {stripped!r}"
+                )
+            terms.append(Term(source.strip(), target.strip()))
+        return cls(tuple(terms))
+
+    @classmethod
+    def read(cls, path: Path) -> Glossary:
+        return cls.parse(path.read_text(encoding="utf-8"), str(path))
+
+    def terms_in(self, text: str) -> list[Term]:
+        """The terms that occur in `text`."""
+        return [term for term in self.terms if term.occurs_in(text)]

@@ -1,0 +1,82 @@
+"""Languages by code: the name the model is told, and the script a translation must use."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_SCRIPTS = {
+    "han": re.compile(f"[{_HAN}]"),
+    "japanese": re.compile(f"[{_HAN}\u3040-\u30ff]"),
+    "hangul": re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"),
+    "cyrillic": re.compile(r"[\u0400-\u04ff]"),
+    "greek": re.compile(r"[\u0370-\u03ff]"),
+    "arabic": re.compile(r"[\u0600-\u06ff]"),
+    "hebrew": re.compile(r"[\u0590-\u05ff]"),
+    "devanagari": re.compile(r"[\u0900-\u097f]"),
+    "thai": re.compile(r"[\u0e00-\u0e7f]"),
+}
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language: its code, its English name, and its script's letters (None: Latin)."""
+
+    code: str
+    name: str
+    script: re.Pattern[str] | None = None
+
+    def is_written_in(self, text: str) -> bool:
+        """Whether `text` reads as this language's script: for a non-Latin script, at least
+        as many of its letters as Latin words (names and brands may stay in Latin)."""
+        if self.script is None:
+            return True
+        native = len(self.script.findall(text))
+        return native > 0 and native >= len(_LATIN_WORD.findall(text))
+
+
+_KNOWN = [
+    Language("zh", "Simplified Chinese", _SCRIPTS["han"]),
+    Language("zh-tw", "Traditional Chinese", _SCRIPTS["han"]),
+    Language("ja", "Japanese", _SCRIPTS["japanese"]),
+    Language("ko", "Korean", _SCRIPTS["hangul"]),
+    Language("ru", "Russian", _SCRIPTS["cyrillic"]),
+    Language("uk", "Ukrainian", _SCRIPTS["cyrillic"]),
+    Language("el", "Greek", _SCRIPTS["greek"]),
+    Language("ar", "Arabic", _SCRIPTS["arabic"]),
+    Language("he", "Hebrew", _SCRIPTS["hebrew"]),
+    Language("hi", "Hindi", _SCRIPTS["devanagari"]),
+    Language("th", "Thai", _SCRIPTS["thai"]),
+    *(
+        Language(code, name)
+        for code, name in [
+            ("en", "English"),
+            ("fr", "French"),
+            ("de", "German"),
+            ("es", "Spanish"),
+            ("it", "Italian"),
+            ("pt", "Portuguese"),
+            ("nl", "Dutch"),
+            ("pl", "Polish"),
+            ("sv", "Swedish"),
+            ("tr", "Turkish"),
+            ("vi", "Vietnamese"),
+            ("id", "Indonesian"),
+        ]
+    ),
+]
+LANGUAGES = {language.code: language for language in _KNOWN}
+_ALIASES = {"zh-cn": "zh", "zh-hans": "zh", "zh-hant": "zh-tw", "cn": "zh", "jp": "ja"}
+
+
+def language(code: str) -> Language:
+    """The language of `code` ("zh", "fr", ...); an unknown code is taken as a language
+    name ("Klingon") that the model is told as is, with no script to check."""
+    key = code.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key in LANGUAGES:
+        return LANGUAGES[key]
+    by_name = {lang.name.lower(): lang for lang in _KNOWN}
+    return by_name.get(key, Language(key, code.strip()))
