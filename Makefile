@@ -42,6 +42,7 @@ bench: starters  ## ratios against bare llama-cpp-python on the qwen starter, an
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/pull.py
+	$(BIN)/python bench/translate.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -65,15 +65,17 @@ def test_batches_carry_their_neighbours_as_context() -> None:
     work = batches(units, size=3, context=2)
     assert [len(b.units) for b in work] == [3, 3, 1]
     assert work[1].before == ("Line 2.", "Line 3.") and work[1].after == ("Line 7.",)
-    prompt = user_prompt(ZH, work[1])
+    prompt = user_prompt(ZH, Glossary(), work[1])
     assert json.loads(prompt.rsplit("\n", 1)[1]) == {"1": "Line 4.", "2": "Line 5.", "3": "Line 6."}
     assert "Line 2." in prompt.split("Translate into")[0]
 
 
-def test_only_the_glossary_terms_a_batch_uses_are_in_its_prompt() -> None:
+def test_glossary_terms_are_given_already_translated_and_listed() -> None:
     glossary = Glossary.parse("# names\nAnna = 安娜\nVienna\t维也纳\n")
-    prompt = system_prompt(EN, ZH, glossary, Batch((_unit("Anna waits."),)))
-    assert "Anna: 安娜" in prompt and "维也纳" not in prompt
+    batch = Batch((_unit("Anna waits for anna."),))
+    assert "Anna: 安娜" in system_prompt(EN, ZH, glossary, batch)
+    assert "维也纳" not in system_prompt(EN, ZH, glossary, batch)  # only the terms it uses
+    assert user_prompt(ZH, glossary, batch).endswith('{"1": "安娜 waits for 安娜."}')
 
 
 def test_a_glossary_line_without_a_translation_is_refused_with_its_line_number() -> None:

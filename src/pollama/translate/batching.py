@@ -99,12 +99,12 @@ def system_prompt(source: Language, target: Language, glossary: Glossary, batch:
     return text
 
 
-def user_prompt(target: Language, batch: Batch) -> str:
+def user_prompt(target: Language, glossary: Glossary, batch: Batch) -> str:
     parts = []
     if batch.before:
         parts.append("Lines before, for context only:\n" + "\n".join(batch.before))
     if batch.after:
         parts.append("Lines after, for context only:\n" + "\n".join(batch.after))
-    lines = {str(n): unit.source for n, unit in enumerate(batch.units, start=1)}
+    lines = {str(n): glossary.apply(u.source) for n, u in enumerate(batch.units, start=1)}
     parts.append(f"Translate into {target.name}:\n" + json.dumps(lines, ensure_ascii=False))
     return "\n\n".join(parts)

@@ -20,8 +20,12 @@ class Term:
     source: str
     target: str
 
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(rf"(?<!\w){re.escape(self.source)}(?!\w)", re.IGNORECASE)
+
     def occurs_in(self, text: str) -> bool:
-        return re.search(rf"(?<!\w){re.escape(self.source)}(?!\w)", text, re.IGNORECASE) is not None
+        return self.pattern.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,13 @@ class Glossary:
     @classmethod
     def read(cls, path: Path) -> Glossary:
         return cls.parse(path.read_text(encoding="utf-8"), str(path))
+
+    def apply(self, text: str) -> str:
+        """`text` with each term already in its translation: a small model keeps a word it
+        is given in the target language far more reliably than it follows a list."""
+        for term in self.terms:
+            text = term.pattern.sub(term.target.replace("\\", "\\\\"), text)  # literal
+        return text
 
     def terms_in(self, text: str) -> list[Term]:
         """The terms that occur in `text`."""

@@ -139,7 +139,7 @@ class Translator:
                 return
         [unit] = single.units
         reason = self._reasons[unit.key]
-        log.warning("cue %d left untranslated: %s", unit.cue_id, reason)
+        log.info("cue %d left untranslated: %s", unit.cue_id, reason)
         self.summary.untranslated[unit.key] = reason
         self._finished([unit])
 
@@ -180,7 +180,10 @@ class Translator:
                         self._source, self._target, self.settings.glossary, batch
                     ),
                 ),
-                Message(role="user", content=user_prompt(self._target, batch)),
+                Message(
+                    role="user",
+                    content=user_prompt(self._target, self.settings.glossary, batch),
+                ),
             ],
             format=batch.schema,
             stream=False,
