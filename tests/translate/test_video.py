@@ -13,34 +13,19 @@ from pollama.translate import TranslateError, default_output, read_document, rea
 DATA = Path(__file__).parent / "data"
 
 
+def _ffmpeg(out: Path, *inputs: str) -> Path:
+    """Make `out` with ffmpeg from a grey picture source and `inputs` (more sources, maps)."""
+    quiet = ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=64x48:d=2"]
+    subprocess.run([*quiet, *inputs, "-c:v", "mpeg4", str(out)], check=True)
+    return out
+
+
 def _video(tmp_path: Path, suffix: str, codec: str) -> Path:
     """Two seconds of a grey picture with the night-train subtitles muxed in."""
-    video = tmp_path / f"clip{suffix}"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=64x48:d=2",
-            "-i",
-            str(DATA / "night_train.srt"),
-            "-map",
-            "0:v",
-            "-map",
-            "1:s",
-            "-c:v",
-            "mpeg4",
-            "-c:s",
-            codec,
-            str(video),
-        ],
-        check=True,
+    srt = str(DATA / "night_train.srt")
+    return _ffmpeg(
+        tmp_path / f"clip{suffix}", "-i", srt, "-map", "0:v", "-map", "1:s", "-c:s", codec
     )
-    return video
 
 
 @pytest.mark.parametrize(("suffix", "codec"), [(".mkv", "srt"), (".mp4", "mov_text")])
@@ -56,23 +41,7 @@ def test_a_videos_subtitles_are_read_as_srt(tmp_path: Path, suffix: str, codec: 
 
 
 def test_a_video_without_subtitles_says_so(tmp_path: Path) -> None:
-    video = tmp_path / "plain.mkv"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=s=64x48:d=1",
-            "-c:v",
-            "mpeg4",
-            str(video),
-        ],
-        check=True,
-    )
+    video = _ffmpeg(tmp_path / "plain.mkv")
     with pytest.raises(TranslateError, match="has no subtitle stream"):
         read_input(video)
 
