@@ -28,6 +28,7 @@ from pollama.translate import (
     ResumeState,
     Settings,
     Summary,
+    Translation,
     default_output,
     read_input,
     state_path,
@@ -136,15 +137,7 @@ def translate(
       pollama translate talk.mkv --to ja -o talk.ja.srt --bilingual
       cat notes.md | pollama translate - --to fr > notes.fr.md
     """
-    from_stdin = input == _STDIO
-    if from_stdin:
-        text = decode(sys.stdin.buffer.read())
-        chosen = format_for(None, text, fmt)
-    else:
-        text, chosen = read_input(input, fmt, stream)
-    if output is None and not from_stdin:
-        output = default_output(input, chosen, target)
-    to_file = output if output is not None and output != _STDIO else None
+    text, chosen, to_file = _source_and_target(input, output, fmt, stream, target)
     settings = Settings(
         model=model,
         source=source,
@@ -154,22 +147,13 @@ def translate(
         glossary=Glossary.read(glossary) if glossary else Glossary(),
         bilingual=bilingual,
     )
-    state = ResumeState(
-        state_path(to_file, None if from_stdin else input, text), text, source, target, model
-    )
+    from_file = None if input == _STDIO else input
+    state = ResumeState(state_path(to_file, from_file, text), text, source, target, model)
     err = Console(stderr=True, highlight=False)
     if resume and (resumed := state.load()):
         err.print(f"resuming: {resumed} parts already translated")
     try:
-        with _progress() as progress:
-            task = progress.add_task("translate", total=None)
-            result = translate_text(
-                text,
-                chosen,
-                settings,
-                state=state,
-                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
+        result = _with_progress(text, chosen, settings, state)
     except KeyboardInterrupt:
         err.print(
             f"interrupted: {len(state.done)} parts saved in {state.path};"
@@ -180,6 +164,30 @@ def translate(
     state.remove()
     for line in summary_lines(result.summary, source):
         err.print(line)
+
+
+def _source_and_target(
+    input: Path, output: Path | None, fmt: str | None, stream: int, target: str
+) -> tuple[str, str, Path | None]:
+    """The input's text and format, and the file to write (None: stdout)."""
+    if input == _STDIO:
+        text = decode(sys.stdin.buffer.read())
+        return text, format_for(None, text, fmt), None if output in (None, _STDIO) else output
+    text, chosen = read_input(input, fmt, stream)
+    output = output or default_output(input, chosen, target)
+    return text, chosen, None if output == _STDIO else output
+
+
+def _with_progress(text: str, format: str, settings: Settings, state: ResumeState) -> Translation:
+    with _progress() as progress:
+        task = progress.add_task("translate", total=None)
+        return translate_text(
+            text,
+            format,
+            settings,
+            state=state,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
 
 
 def register(cli: click.Group) -> None:
