@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from pollama.translate import ResumeState, state_path
@@ -15,6 +16,9 @@ def test_saved_translations_are_resumed_by_the_same_job_only(tmp_path: Path) -> 
     first.record({"2.1": "二"})
     assert json.loads(path.read_text())["done"] == {"1.1": "一", "2.1": "二"}
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not a temp's 0600
 
     again = ResumeState(path, "the text", "en", "zh", "qwen")
     assert again.load() == 2 and again.done == {"1.1": "一", "2.1": "二"}
