@@ -3,9 +3,11 @@ batches that needed a retry, and the share of the model's raw decode speed spent
 text, against bare `llama_cpp.Llama` decoding on the same GGUF in the same run.
 
     .venv/bin/python bench/translate.py [--model PATH] [--threads 2] [--parallel 1,4]
+                                        [--cues 110]
 
 Starts `pollama serve` (4 slots) over a temporary store holding the model (the qwen starter
-by default) and translates the 110-cue test SRT into Chinese once per `--parallel` value.
+by default) and translates the 110-cue test SRT (or its first `--cues`) into Chinese once
+per `--parallel` value.
 "Output text" is the tokens of the translated cues themselves (no JSON keys, quotes or
 retried answers); its rate over the whole run, wall clock, divided by bare single-stream
 decode tok/s, is the share the issue asks to be at least 0.8 at 4 parallel batches.
@@ -53,12 +55,18 @@ def text_tokens(llm: Llama, source: str, output: str) -> int:
     )
 
 
+def first_cues(srt: str, count: int) -> str:
+    """The first `count` cues of an SRT text (its blocks end with a blank line)."""
+    return "".join(block + "\n\n" for block in srt.split("\n\n")[:count]).rstrip("\n") + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     default = gguf_path(next(s for s in STARTERS if s.name == "qwen2.5-coder:0.5b"))
     parser.add_argument("--model", type=Path, default=default)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--parallel", default="1,4")
+    parser.add_argument("--cues", type=int, default=110, help="translate the first N cues")
     args = parser.parse_args()
 
     llm = Llama(
@@ -68,7 +76,7 @@ def main() -> None:
         n_threads_batch=args.threads,
         verbose=False,
     )
-    source = SRT.read_text(encoding="utf-8")
+    source = first_cues(SRT.read_text(encoding="utf-8"), args.cues)
     cues = len(read_document(source, "srt").cues)
     rows = []
     bare = [bare_decode(llm)]
