@@ -52,7 +52,10 @@ def test_a_batch_schema_requires_exactly_one_string_per_cue() -> None:
     batch = Batch((_unit("One.", key="1.1"), _unit("Two.", key="2.1")))
     assert batch.schema == {
         "type": "object",
-        "properties": {"1": {"type": "string"}, "2": {"type": "string"}},
+        "properties": {
+            "1": {"type": "string", "maxLength": 3 * 4 + 12},  # three times "One." and some
+            "2": {"type": "string", "maxLength": 3 * 4 + 12},
+        },
         "required": ["1", "2"],
         "additionalProperties": False,
     }

@@ -2,8 +2,8 @@
 
 A batch numbers its parts 1..n. Its request carries a JSON schema with one required string
 per number and no other key, so the server's constrained decoding cannot merge, drop, add or
-reorder a cue: only each cue's words are the model's choice. The lines just before and
-after the batch go along as context, marked as such.
+reorder a cue: only each cue's words are the model's choice, and their length is bounded.
+The lines just before and after the batch go along as context, marked as such.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pollama.translate.checking import longest_answer
 from pollama.translate.glossary import Glossary
 from pollama.translate.languages import Language
 from pollama.translate.units import PLACEHOLDER, Unit
 
-# Tokens to allow per part: its JSON key and quotes, then about a token per source
-# character, several times what a translation needs, but a bound on a model that loops.
-_TOKENS_PER_PART = 12
+# Tokens to allow a batch: braces, then per part its key and quotes and at most a token per
+# character of its longest answer. Translations need far fewer; this only bounds a batch.
+_TOKENS_PER_PART = 8
 _TOKENS_OVERHEAD = 16
 
 
@@ -43,14 +44,17 @@ class Batch:
         keys = [str(n) for n in range(1, len(self.units) + 1)]
         return {
             "type": "object",
-            "properties": {key: {"type": "string"} for key in keys},
+            "properties": {
+                key: {"type": "string", "maxLength": longest_answer(unit)}
+                for key, unit in zip(keys, self.units, strict=True)
+            },
             "required": keys,
             "additionalProperties": False,
         }
 
     @property
     def max_tokens(self) -> int:
-        return _TOKENS_OVERHEAD + sum(_TOKENS_PER_PART + len(u.source) for u in self.units)
+        return _TOKENS_OVERHEAD + sum(_TOKENS_PER_PART + longest_answer(u) for u in self.units)
 
     def answers(self, content: str) -> dict[str, str]:
         """The answer's translation of each part, by unit key (missing or bad ones left out)."""

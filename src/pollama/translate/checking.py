@@ -23,6 +23,12 @@ def _words(text: str) -> str:
     return PLACEHOLDER.sub("", text).strip()
 
 
+def longest_answer(unit: Unit) -> int:
+    """The most characters an answer to `unit` may have: the schema's `maxLength`, so a model
+    that loops is cut off by the grammar; the check below stands for servers that ignore it."""
+    return _LENGTH_FACTOR * len(unit.source) + _LENGTH_SLACK
+
+
 def problem(
     unit: Unit, answer: str, source: Language, target: Language, glossary: Glossary
 ) -> str | None:
@@ -32,7 +38,7 @@ def problem(
         return "empty answer"
     if not unit.placeholders_kept(answer):
         return "tags lost or moved"
-    if len(words) > _LENGTH_FACTOR * len(_words(unit.source)) + _LENGTH_SLACK:
+    if len(answer) > longest_answer(unit):
         return "far longer than its source"
     if not target.is_written_in(words) or _same_words(unit.source, answer, source, target):
         return f"not in {target.name}"
