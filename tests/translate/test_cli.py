@@ -13,9 +13,6 @@ from click.testing import CliRunner
 from pollama.cli.main import cli
 from tests.api.generate_helpers import create
 from tests.fixtures.server import free_port, live_server
-from tests.translate.runs import interrupted_then_resumed
-
-DATA = Path(__file__).parent / "data"
 
 SRT = "1\n00:00:01,000 --> 00:00:02,000\nHello.\n\n2\n00:00:03,000 --> 00:00:04,000\n♪ ♪\n"
 
@@ -74,20 +71,3 @@ def test_stdin_to_stdout_with_the_summary_on_stderr(isolated_store: Path, tiny_g
     # The tiny model's gibberish never passes: the cue is kept, and the summary says why.
     if out[2] == "Hello.":
         assert "1 parts left in the source language (en):\n  cue 1: " in done.stderr
-
-
-def test_ctrl_c_keeps_what_was_done_and_resume_asks_for_none_of_it_again(
-    tmp_path: Path, isolated_store: Path, tiny_gguf: Path
-) -> None:
-    """On the tiny model, whose gibberish passes as French (not as Chinese), so it saves."""
-    create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    source = tmp_path / "night_train.srt"
-    source.write_bytes((DATA / "night_train.srt").read_bytes())
-    with live_server(isolated_store) as url:
-        err = interrupted_then_resumed(
-            url, source, "--to", "fr", "--model", "tiny", "--parallel", "1", parts=16
-        )
-    assert "translated 101 cues" in err and "9 without words kept" in err
-    structure = [line for line in source.read_text().splitlines() if "-->" in line]
-    out = (tmp_path / "night_train.fr.srt").read_text().splitlines()
-    assert [line for line in out if "-->" in line] == structure

@@ -2,13 +2,16 @@
 
 A batch numbers its parts 1..n. Its request carries a JSON schema with one required string
 per number and no other key, so the server's constrained decoding cannot merge, drop, add or
-reorder a cue: only each cue's words are the model's choice, and their length is bounded.
-The lines just before and after the batch go along as context, marked as such.
+reorder a cue: only each cue's words are the model's choice. (A `maxLength` per cue would
+bound them too, but llama.cpp's grammar for it, nested optionals, slows sampling many times
+over; the request's `num_predict` bounds the batch instead.) The lines just before and after
+the batch go along as context, marked as such.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,10 +47,7 @@ class Batch:
         keys = [str(n) for n in range(1, len(self.units) + 1)]
         return {
             "type": "object",
-            "properties": {
-                key: {"type": "string", "maxLength": longest_answer(unit)}
-                for key, unit in zip(keys, self.units, strict=True)
-            },
+            "properties": {key: {"type": "string"} for key in keys},
             "required": keys,
             "additionalProperties": False,
         }
@@ -57,19 +57,38 @@ class Batch:
         return _TOKENS_OVERHEAD + sum(_TOKENS_PER_PART + longest_answer(u) for u in self.units)
 
     def answers(self, content: str) -> dict[str, str]:
-        """The answer's translation of each part, by unit key (missing or bad ones left out)."""
-        try:
-            reply = json.loads(content)
-        except ValueError:
-            return {}
-        if not isinstance(reply, dict):
-            return {}
+        """The answer's translation of each part, by unit key (missing or bad ones left out).
+        An answer cut short by `num_predict` still gives the parts it completed."""
+        reply = _complete_pairs(content)
         found = {}
         for number, unit in enumerate(self.units, start=1):
             value = reply.get(str(number))
             if isinstance(value, str):
                 found[unit.key] = value.strip()
         return found
+
+
+# Lax about control characters inside strings, which llama.cpp's JSON grammar lets through.
+_DECODER = json.JSONDecoder(strict=False)
+_BETWEEN = re.compile(r"[\s,]*")
+_COLON = re.compile(r"\s*:\s*")
+
+
+def _complete_pairs(content: str) -> dict[str, Any]:
+    """The key-value pairs of a JSON object, up to where it is cut off or goes wrong."""
+    at = content.find("{") + 1
+    pairs: dict[str, Any] = {}
+    while at > 0:
+        try:
+            between = _BETWEEN.match(content, at)
+            key, at = _DECODER.raw_decode(content, between.end() if between else at)
+            colon = _COLON.match(content, at)
+            if not isinstance(key, str) or colon is None:
+                break
+            pairs[key], at = _DECODER.raw_decode(content, colon.end())
+        except ValueError:
+            break
+    return pairs
 
 
 def batches(units: Sequence[Unit], size: int, context: int) -> list[Batch]:
