@@ -60,6 +60,7 @@ def test_a_batch_schema_requires_exactly_one_string_per_cue() -> None:
     assert batch.answers('{"1": "一。", "2": "二') == {"1.1": "一。"}  # cut short
     assert batch.answers('{"1": "a\x16b"}') == {"1.1": "a\x16b"}  # llama.cpp lets these by
     assert batch.answers("not json") == {}
+    assert batch.answers('{"1": "一\\n\\n二", "2": "x"}')["1.1"] == "一 二"  # no new lines
 
 
 def test_batches_carry_their_neighbours_as_context() -> None:

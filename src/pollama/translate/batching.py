@@ -64,7 +64,9 @@ class Batch:
         for number, unit in enumerate(self.units, start=1):
             value = reply.get(str(number))
             if isinstance(value, str):
-                found[unit.key] = value.strip()
+                # A line break of the model's own would add a line to the cue, and a blank
+                # line would split the file's block: the cue's lines come from its parts.
+                found[unit.key] = _LINE_BREAKS.sub(" ", value).strip()
         return found
 
 
@@ -72,6 +74,7 @@ class Batch:
 _DECODER = json.JSONDecoder(strict=False)
 _BETWEEN = re.compile(r"[\s,]*")
 _COLON = re.compile(r"\s*:\s*")
+_LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
 
 
 def _complete_pairs(content: str) -> dict[str, Any]:
