@@ -107,13 +107,14 @@ def lines_asked(recorded: Recorded, since: int = 0) -> list[str]:
 
 
 def _interrupt_once_saved(process: subprocess.Popen[str], state: Path, parts: int) -> str:
-    """Ctrl-C once `state` holds `parts` parts; what the run printed on stderr."""
+    """Stop the run (SIGTERM, which the CLI takes as Ctrl-C: a SIGINT may be ignored by a
+    process started in the background) once `state` holds `parts` parts; its stderr."""
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         if state.exists() and len(json.loads(state.read_text())["done"]) >= parts:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=120)
-            assert process.returncode == 130, err
+            assert process.returncode == 128 + signal.SIGTERM, err
             return err
         if process.poll() is not None:
             raise AssertionError(f"finished before it was interrupted: {process.communicate()}")

@@ -6,6 +6,7 @@ progress bar and the summary go to stderr, so stdout can carry the translation.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -154,12 +155,13 @@ def translate(
         err.print(f"resuming: {resumed} parts already translated")
     try:
         result = _with_progress(text, chosen, settings, state)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         err.print(
             f"interrupted: {len(state.done)} parts saved in {state.path};"
             " run the same command with --resume to go on"
         )
-        raise SystemExit(130) from None
+        signum = signal.SIGTERM if isinstance(stop, _Terminated) else signal.SIGINT
+        raise SystemExit(128 + signum) from None
     write_output(to_file, result.text)
     state.remove()
     for line in summary_lines(result.summary, source):
@@ -178,16 +180,30 @@ def _source_and_target(
     return text, chosen, None if output == _STDIO else output
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C's KeyboardInterrupt is, so asyncio stops the same way."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def _with_progress(text: str, format: str, settings: Settings, state: ResumeState) -> Translation:
-    with _progress() as progress:
-        task = progress.add_task("translate", total=None)
-        return translate_text(
-            text,
-            format,
-            settings,
-            state=state,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    """Translate under a progress bar. SIGTERM stops the run as Ctrl-C does (a supervisor's
+    stop is an interrupt too), each with its own exit status."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("translate", total=None)
+            return translate_text(
+                text,
+                format,
+                settings,
+                state=state,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(cli: click.Group) -> None:
