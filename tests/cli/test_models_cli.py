@@ -164,7 +164,7 @@ def test_no_server() -> None:
         ("push", "Push a model to a registry"),
         ("pull", "--insecure  Use an insecure registry"),
         ("push", "--insecure  Use an insecure registry"),
-        ("run", "--insecure  Use an insecure registry"),
+        ("run", "--insecure        Use an insecure registry"),
     ],
 )
 def test_help(command: str, help_line: str) -> None:
