@@ -139,6 +139,7 @@ def test_render(src: str, data: Any, expected: str) -> None:
     ("src", "message"),
     [
         ("{{ .Prompt ", "unclosed action"),
+        ("{{1else", "unclosed action"),  # a number running into the end of the source
         ("{{ if .X }}x", "unexpected EOF"),
         ("{{ end }}", "unexpected {{end}}"),
         ("{{ else }}", "unexpected {{else}}"),

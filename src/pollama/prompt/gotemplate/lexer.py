@@ -225,7 +225,7 @@ class _Lexer:
         while (
             _is_alnum(self.peek())
             or self.peek() == "."
-            or (self.peek() in "+-" and self.src[self.pos - 1] in "eEpP")
+            or (self.peek() in ("+", "-") and self.src[self.pos - 1] in "eEpP")
         ):
             self.pos += 1
         self.emit(Kind.NUMBER, start)
