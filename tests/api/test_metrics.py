@@ -123,11 +123,11 @@ async def test_a_request_that_waited_says_how_long(isolated_store: Path, tiny_gg
         app.router.lifespan_context(app),
     ):
         one_token = {**body, "options": {**options, "num_predict": 1}}
-        loading = await c.post("/api/generate", json=one_token)  # waits for the load
-        first = asyncio.create_task(c.post("/api/generate", json={**body, "options": options}))
-        await asyncio.sleep(0.3)  # the first is served by now
-        second = await c.post("/api/generate", json={**body, "options": options})  # for the slot
-        await first
+        # Sent together to a model not yet loaded, with one slot: both wait for the load, and
+        # one of them for the other's slot too, however fast the machine.
+        first = asyncio.create_task(c.post("/api/generate", json=one_token))
+        second = await c.post("/api/generate", json={**body, "options": options})
+        loading = await first
         alone = await c.post("/api/generate", json=one_token)
         [model] = (await c.get("/api/ps")).json()["models"]
     assert float(loading.headers["x-pollama-queue-wait"]) > 0

@@ -150,7 +150,8 @@ def translate(
     )
     from_file = None if input == _STDIO else input
     state = ResumeState(state_path(to_file, from_file, text), text, source, target, model)
-    err = Console(stderr=True, highlight=False)
+    # Messages are whole lines, unwrapped: scripts and logs read them at any width.
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if resume and (resumed := state.load()):
         err.print(f"resuming: {resumed} parts already translated")
     try:
