@@ -65,12 +65,15 @@ class BlobStore:
                     out.flush()
                     os.fsync(out.fileno())
                 target = self.path(actual)
-                created = not target.exists()
-                if created:
+                # Try the blob already stored first, with no exists-then-act gap: a delete's
+                # prune may remove it at any moment, and then this copy takes its place.
+                try:
+                    os.utime(target)
+                    created = False
+                except FileNotFoundError:
                     os.chmod(tmp, 0o644)
                     os.replace(tmp, target)
-                else:
-                    os.utime(target)
+                    created = True
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
