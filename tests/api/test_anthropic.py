@@ -9,6 +9,7 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from pollama.api.compat import anthropic as compat
 from pollama.api.pipeline import Event
@@ -57,6 +58,34 @@ def test_request_options_and_system() -> None:
         {"role": "user", "content": "hi"},
     ]
     assert _native(system="sys")["messages"][0] == {"role": "system", "content": "sys"}
+
+
+def test_output_config_format_effort_and_one_call_at_a_time() -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+    native = _native(
+        output_config={"format": {"type": "json_schema", "schema": schema}},
+        tools=[_TOOL],
+        tool_choice={"type": "auto", "disable_parallel_tool_use": True},
+    )
+    assert native["format"] == schema and native["parallel_tool_calls"] is False
+    assert _native(tools=[_TOOL])["parallel_tool_calls"] is True
+
+    def think(**body: Any) -> bool | str | None:
+        body |= {"model": "m", "max_tokens": 1, "messages": []}
+        return compat.think(MessagesRequest.model_validate(body))
+
+    assert think() is None and think(thinking={"type": "adaptive"}) is True
+    assert think(output_config={"effort": "low"}) == "low"
+    assert think(output_config={"effort": "xhigh"}, thinking={"type": "enabled"}) == "max"
+    assert think(output_config={"effort": "high"}, thinking={"type": "disabled"}) is False
+
+
+def test_a_container_is_refused_and_harmless_fields_accepted() -> None:
+    with pytest.raises(ValidationError) as refused:
+        MessagesRequest.model_validate({"container": "cntr_1"})
+    assert refused.value.errors()[0]["type"] == "refused"
+    harmless = {"cache_control": {"type": "ephemeral"}, "service_tier": "auto", "speed": "fast"}
+    assert _native(**harmless, inference_geo="us", metadata={"user_id": "u"})["messages"]
 
 
 def test_tool_use_and_tool_result_blocks() -> None:

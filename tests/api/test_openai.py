@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from pydantic import ValidationError
 
 from pollama.api.compat import openai as compat
 from pollama.api.schemas.openai import ChatCompletionRequest, CompletionRequest, dump_openai
@@ -83,6 +84,42 @@ def test_n_above_one_is_rejected_clearly() -> None:
     with pytest.raises(InvalidRequest, match="n > 1 is not supported"):
         _chat(n=2)
     assert _chat(n=1)["options"]["temperature"] == 1.0
+
+
+def test_parallel_tool_calls_false_reaches_the_native_request() -> None:
+    assert _chat(parallel_tool_calls=False)["parallel_tool_calls"] is False
+    assert "parallel_tool_calls" not in _chat()
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "field"),
+    [
+        (ChatCompletionRequest, {"logit_bias": {"42": 5}}, "logit_bias"),
+        (ChatCompletionRequest, {"modalities": ["text", "audio"]}, "modalities"),
+        (ChatCompletionRequest, {"audio": {"voice": "alloy"}}, "audio"),
+        (ChatCompletionRequest, {"functions": [{"name": "f"}]}, "functions"),
+        (ChatCompletionRequest, {"function_call": "auto"}, "function_call"),
+        (ChatCompletionRequest, {"verbosity": "low"}, "verbosity"),
+        (ChatCompletionRequest, {"web_search_options": {}}, "web_search_options"),
+        (CompletionRequest, {"best_of": 3}, "best_of"),
+        (CompletionRequest, {"echo": True}, "echo"),
+        (CompletionRequest, {"logit_bias": {"1": -100}}, "logit_bias"),
+    ],
+)
+def test_fields_pollama_cannot_honour_are_refused(
+    model: type[ChatCompletionRequest | CompletionRequest], body: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        model.model_validate({"model": "m", **body})
+    (error,) = refused.value.errors()
+    assert error["type"] == "refused" and error["loc"] == (field,)
+
+
+def test_harmless_and_default_values_are_accepted() -> None:
+    harmless = {"user": "u", "store": True, "metadata": {"a": "b"}, "service_tier": "auto"}
+    native = _chat(logit_bias={}, modalities=["text"], prediction={"type": "content"}, **harmless)
+    assert native["messages"] == [{"role": "user", "content": "hi"}]
+    CompletionRequest.model_validate({"model": "m", "best_of": 1, "echo": False, **harmless})
 
 
 def test_messages_parts_tools_and_tool_results() -> None:

@@ -35,6 +35,7 @@ from pollama.errors import InvalidRequest, MissingCapability, ModelNotFound, Pol
 from pollama.prompt import PromptTemplate
 from pollama.store import Store
 from tests.api.generate_helpers import TINY_OPTIONS, create
+from tests.fixtures.tiny_gguf import TOOLS_TEMPLATE
 
 THINKING = PromptTemplate.from_model(
     "{{ range .Messages }}{{ if .Thinking }}<think>{{ .Thinking }}</think>{{ end }}"
@@ -210,3 +211,18 @@ async def test_app_streams_the_pipeline_with_its_headers_in_process(store: Store
     assert int(reply.headers["X-Pollama-Truncated-Tokens"]) > 100
     assert lines[-1]["done"] is True and lines[-1]["eval_count"] == TINY_OPTIONS["num_predict"]
     assert chat.status_code == 400 and "n > 1" in chat.json()["error"]["message"]
+
+
+def test_with_parallel_calls_forbidden_only_the_first_call_is_kept() -> None:
+    tools = [WEATHER.model_dump(exclude_none=True)]
+    template = PromptTemplate.from_model(TOOLS_TEMPLATE, None)
+    call = '<tool_call>{"name": "get_weather", "arguments": {"city": "%s"}}</tool_call>'
+    texts = [call % "Paris", call % "Rome", ""]
+    free = OutputParser(Rendered("", template, tools), think=False, raw=False)
+    assert [c.arguments["city"] for p in _feed(free, texts) for c in p.tool_calls] == [
+        "Paris",
+        "Rome",
+    ]
+    one = OutputParser(Rendered("", template, tools), think=False, raw=False, max_calls=1)
+    (kept,) = [c for p in _feed(one, texts) for c in p.tool_calls]
+    assert (kept.index, kept.arguments) == (0, {"city": "Paris"})

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from openai.types.responses import ResponseIncludable
 
 from pollama.api import create_app
 from pollama.engine.scheduler import Scheduler
@@ -88,10 +89,12 @@ async def test_forced_function_call_and_its_output(client: openai.AsyncOpenAI) -
         input="Weather in Paris?",
         tools=[WEATHER],
         tool_choice={"type": "function", "name": "get_weather"},
+        parallel_tool_calls=False,
         max_output_tokens=120,
     )
     calls = [item for item in response.output if item.type == "function_call"]
     assert len(calls) == 1 and calls[0].name == "get_weather"
+    assert response.parallel_tool_calls is False
     assert isinstance(json.loads(calls[0].arguments)["city"], str)
     follow = await client.responses.create(
         model="tiny",
@@ -145,3 +148,78 @@ async def test_previous_response_id_continues_and_unknown_ids_are_refused(
     )
     with pytest.raises(openai.BadRequestError, match="not found"):
         await client.responses.create(model="tiny", input="y", previous_response_id=unstored.id)
+
+
+async def test_logprobs_come_on_the_text_when_included(client: openai.AsyncOpenAI) -> None:
+    include: list[ResponseIncludable] = ["message.output_text.logprobs"]
+    response = await client.responses.create(
+        model="tiny", input="hi", max_output_tokens=6, include=include, top_logprobs=2
+    )
+    (part,) = response.output[0].content  # type: ignore[union-attr]
+    assert part.logprobs and "".join(lp.token for lp in part.logprobs) == part.text
+    assert all(len(lp.top_logprobs) == 2 and lp.logprob <= 0 for lp in part.logprobs)
+    assert response.top_logprobs == 2
+    plain = await client.responses.create(model="tiny", input="hi", max_output_tokens=3)
+    assert plain.output[0].content[0].logprobs == []  # type: ignore[union-attr]
+    stream = await client.responses.create(
+        model="tiny", input="hi", max_output_tokens=6, include=include, stream=True
+    )
+    events = [event async for event in stream]
+    deltas = [e for e in events if e.type == "response.output_text.delta"]
+    assert "".join(lp.token for d in deltas for lp in d.logprobs) == "".join(
+        d.delta for d in deltas
+    )
+    (done,) = [e for e in events if e.type == "response.output_text.done"]
+    assert [lp.token for lp in done.logprobs] == [lp.token for d in deltas for lp in d.logprobs]
+
+
+async def test_truncation_disabled_refuses_an_overlong_input_and_auto_cuts_it(
+    client: openai.AsyncOpenAI,
+) -> None:
+    overlong = "tell me more " * 400
+    with pytest.raises(openai.BadRequestError, match="larger than num_ctx 512"):
+        await client.responses.create(model="tiny", input=overlong, max_output_tokens=2)
+    cut = await client.responses.create(
+        model="tiny", input=overlong, truncation="auto", max_output_tokens=2
+    )
+    assert cut.truncation == "auto" and cut.status == "incomplete"
+
+
+async def test_harmless_fields_are_accepted(client: openai.AsyncOpenAI) -> None:
+    response = await client.responses.create(
+        model="tiny",
+        input="hi",
+        max_output_tokens=2,
+        user="u1",
+        safety_identifier="s1",
+        prompt_cache_key="k1",
+        prompt_cache_retention="24h",
+        service_tier="auto",
+        max_tool_calls=3,
+        background=False,
+        metadata={"run": "7"},
+        reasoning={"summary": "auto"},
+    )
+    assert response.metadata == {"run": "7"}
+    assert response.reasoning is not None and response.reasoning.summary == "auto"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "param", "why"),
+    [
+        ("background", True, "background", "foreground only"),
+        ("conversation", "conv_1", "conversation", "previous_response_id"),
+        ("prompt", {"id": "pmpt_1"}, "prompt", "stored prompt"),
+        ("include", ["reasoning.encrypted_content"], "include.0", "can include only"),
+        ("reasoning", {"summary": "concise"}, "reasoning.summary", "cannot summarise"),
+        ("text", {"verbosity": "low"}, "text.verbosity", "verbose"),
+        ("context_management", [{"type": "compaction"}], "context_management", "compact"),
+    ],
+)
+async def test_fields_it_cannot_honour_are_refused_by_name(
+    client: openai.AsyncOpenAI, field: str, value: object, param: str, why: str
+) -> None:
+    with pytest.raises(openai.BadRequestError, match=why) as refused:
+        await client.responses.create(model="tiny", input="hi", **{field: value})
+    assert refused.value.param == param and refused.value.code == "unsupported_parameter"
+    assert refused.value.message.startswith(f"Error code: 400 - {param}: ")

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pollama.api.schemas.base import REFUSED
 from pollama.errors import DistributionError, PollamaError
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,11 @@ _ANTHROPIC_TYPES = {
 }
 
 
-def error_body(path: str, status: int, message: str, code: str = "UNKNOWN") -> dict[str, Any]:
-    """The JSON body for an error on `path` (`code`: the OCI error code, for `/v2/` only)."""
+def error_body(
+    path: str, status: int, message: str, code: str = "UNKNOWN", param: str | None = None
+) -> dict[str, Any]:
+    """The JSON body for an error on `path` (`code`: the OCI error code, for `/v2/` only;
+    `param`: the request field pollama cannot honour, for OpenAI's `param`)."""
     if path.startswith("/v2/"):
         return {"errors": [{"code": code, "message": message}]}
     if path.startswith("/v1/messages"):
@@ -46,15 +50,24 @@ def error_body(path: str, status: int, message: str, code: str = "UNKNOWN") -> d
         return {"type": "error", "error": error, "request_id": f"req_{secrets.token_hex(12)}"}
     if path.startswith("/v1/"):
         kind = _OPENAI_TYPES.get(status, "api_error")
-        return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+        code_ = "unsupported_parameter" if param else None
+        return {"error": {"message": message, "type": kind, "param": param, "code": code_}}
     return {"error": message}
 
 
 def error_response(
-    request: Request, status: int, message: str, code: str = "UNKNOWN"
+    request: Request, status: int, message: str, code: str = "UNKNOWN", param: str | None = None
 ) -> JSONResponse:
-    body = error_body(request.url.path, status, message, code)
+    body = error_body(request.url.path, status, message, code, param)
     return JSONResponse(body, status_code=status)
+
+
+def _field(exc: RequestValidationError) -> str | None:
+    """The path of the field a request may not set as it did (see `schemas.base.refused`)."""
+    first = next(iter(exc.errors()), None)
+    if first is None or first.get("type") != REFUSED:
+        return None
+    return ".".join(str(p) for p in first.get("loc", ()) if p != "body")
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -81,7 +94,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(request, 400, _validation_message(exc))
+        return error_response(request, 400, _validation_message(exc), param=_field(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _routing_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -42,6 +42,7 @@ def chat_request(body: wire.ChatRequest) -> GenerationRequest:
         messages=tuple(body.messages),
         tools=tuple(body.tools or ()),
         tool_choice=_tool_choice(body.tool_choice),
+        parallel_tool_calls=body.parallel_tool_calls is not False,
     )
     return _request(body, chat, body.template)
 

@@ -101,6 +101,8 @@ class Reply:
     thinking: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     logprobs: list[Logprob] = field(default_factory=list)
+    # Those of the pieces that carry text (the Responses API puts them on its text part).
+    text_logprobs: list[Logprob] = field(default_factory=list)
     result: Result = field(default_factory=Result)
 
     def add(self, event: Event) -> None:
@@ -111,6 +113,8 @@ class Reply:
             self.thinking += event.thinking
             self.tool_calls.extend(event.tool_calls)
             self.logprobs.extend(event.logprobs)
+            if event.text:
+                self.text_logprobs.extend(event.logprobs)
         else:
             self.result = event
 

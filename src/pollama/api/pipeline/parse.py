@@ -29,12 +29,15 @@ def call_id() -> str:
 class OutputParser:
     """Runner text → `Piece`s, through the parsers a request needs."""
 
-    def __init__(self, rendered: Rendered, *, think: Think, raw: bool) -> None:
+    def __init__(
+        self, rendered: Rendered, *, think: Think, raw: bool, max_calls: int | None = None
+    ) -> None:
         self._thinking = None if raw else _thinking_parser(rendered, think)
         self._tools = (
             prompt.ToolCallParser(rendered.template, rendered.tools) if rendered.tools else None
         )
         self._calls = 0
+        self._max_calls = max_calls
 
     def feed(self, text: str, final: bool, logprobs: Sequence[Logprob] = ()) -> Piece | None:
         """The piece `text` (and its tokens' `logprobs`) makes (on the `final` chunk, with
@@ -55,7 +58,10 @@ class OutputParser:
         return Piece(text, thinking, self._tool_calls(calls), final, tuple(logprobs))
 
     def _tool_calls(self, calls: list[dict[str, Any]]) -> tuple[ToolCall, ...]:
-        """The tool parser's calls (`{"function": {"name", "arguments"}}`), numbered on."""
+        """The tool parser's calls (`{"function": {"name", "arguments"}}`), numbered on; past
+        `max_calls` (parallel calls forbidden), the model's further calls are dropped."""
+        if self._max_calls is not None:
+            calls = calls[: max(0, self._max_calls - self._calls)]
         made = tuple(
             ToolCall(
                 id=call_id(),

@@ -40,12 +40,14 @@ class TextInput:
 
 @dataclass(frozen=True)
 class ChatInput:
-    """`/api/chat`'s input: the conversation so far, the tools the model may call, and
-    whether it may, must or must not call one (`tool_choice`)."""
+    """`/api/chat`'s input: the conversation so far, the tools the model may call,
+    whether it may, must or must not call one (`tool_choice`), and whether it may make
+    more than one call in a reply (`parallel_tool_calls`)."""
 
     messages: tuple[Message, ...]
     tools: tuple[Tool, ...] = ()
     tool_choice: ToolChoice = field(default_factory=ToolChoice)
+    parallel_tool_calls: bool = True
 
     @property
     def offered_tools(self) -> tuple[Tool, ...]:

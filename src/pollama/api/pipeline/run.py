@@ -20,7 +20,7 @@ from pollama.api.pipeline.metrics import Clock, account, log_truncation
 from pollama.api.pipeline.parse import OutputParser
 from pollama.api.pipeline.plan import Plan, plan
 from pollama.api.pipeline.render import Rendered, render
-from pollama.api.pipeline.request import GenerationRequest, TextInput
+from pollama.api.pipeline.request import ChatInput, GenerationRequest, TextInput
 from pollama.api.pipeline.resolve import resolve
 from pollama.api.pipeline.seams import Models, Runners
 from pollama.engine.scheduler import queue_wait
@@ -47,7 +47,9 @@ class Pipeline:
             clock.loaded()
             waited = queue_wait.get()  # set as the scheduler granted the runner
             rendered = await render(req, resolved, runner, planned.num_ctx)
-            parser = OutputParser(rendered, think=resolved.think, raw=_raw(req))
+            parser = OutputParser(
+                rendered, think=resolved.think, raw=_raw(req), max_calls=_max_calls(req)
+            )
             chunks = runner.completion(_completion(req, planned, rendered))
             events = _events(chunks, parser, rendered, planned, clock, req, waited)
             async with aclosing(events):  # leaving early frees the slot at once
@@ -61,6 +63,12 @@ class Pipeline:
             return "unload"
         async with self._runners.runner(planned.spec, keep_alive=planned.keep_alive):
             return "load"
+
+
+def _max_calls(req: GenerationRequest) -> int | None:
+    """At most one tool call when the request forbids parallel calls; else no limit."""
+    parallel = not isinstance(req.input, ChatInput) or req.input.parallel_tool_calls
+    return None if parallel else 1
 
 
 def _raw(req: GenerationRequest) -> bool:

@@ -8,11 +8,11 @@ included), which is what the SDKs accumulate.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pollama.api.schemas.base import RequestModel, messages_field
+from pollama.api.schemas.base import RequestModel, messages_field, refused
 
 
 class ImageSource(RequestModel):
@@ -65,8 +65,22 @@ class ToolChoice(RequestModel):
     disable_parallel_tool_use: bool | None = None
 
 
+class JsonOutputFormat(RequestModel):
+    type: Literal["json_schema"] = "json_schema"
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
+class OutputConfig(RequestModel):
+    """`effort` is the thinking level of a model that thinks (it does not bound the answer);
+    `format` holds the answer to a JSON schema."""
+
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+    format: JsonOutputFormat | None = None
+
+
 class MessagesRequest(RequestModel):
-    """`POST /v1/messages`."""
+    """`POST /v1/messages`. Fields that are harmless here (labels, prompt-cache and routing
+    hints, a service tier) are accepted and unused; a code-execution `container` is refused."""
 
     model: str = ""
     max_tokens: int = 0
@@ -80,7 +94,18 @@ class MessagesRequest(RequestModel):
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     thinking: ThinkingConfig | None = None
+    output_config: OutputConfig | None = None
+    # Harmless, accepted and unused: pollama caches every prompt's prefix itself
+    # (`cache_control`), runs where it runs, at one speed and tier.
     metadata: Any = None
+    cache_control: dict[str, Any] | None = None
+    diagnostics: dict[str, Any] | None = None
+    inference_geo: str | None = None
+    service_tier: str | None = None
+    speed: str | None = None
+    user_profile_id: str | None = None
+    workspace_id: str | None = None
+    container: Annotated[object, refused("pollama has no code-execution containers")] = None
 
 
 # --- replies --------------------------------------------------------------------------------

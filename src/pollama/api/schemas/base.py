@@ -1,7 +1,9 @@
 """What every wire type shares: Go's time format, and how requests treat unknown fields.
 
 Requests ignore unknown fields and log each unknown name once, because clients send fields
-from newer or older Ollamas (and from OpenAI's and Anthropic's newer APIs).
+from newer or older Ollamas (and from OpenAI's and Anthropic's newer APIs). A field a family
+defines but pollama cannot honour is declared `Refused`: a value it cannot honour is a 400
+that names the field and says why, never silently ignored.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic_core import PydanticCustomError
 
 from pollama import limits
 
@@ -48,6 +51,26 @@ GoTime = Annotated[datetime, PlainSerializer(go_time, return_type=str)]
 def messages_field() -> Any:
     """The `messages` of a chat request in any family: at most `MAX_MESSAGES` of them."""
     return Field(default_factory=list, max_length=limits.MAX_MESSAGES)
+
+
+# The error type of a refused field, which the error handlers report as OpenAI's
+# `unsupported_parameter` with the field's path as `param`.
+REFUSED = "refused"
+
+
+def refused(why: str, *allowed: object) -> AfterValidator:
+    """A field pollama cannot honour: any value but null and the `allowed` ones (those it
+    honours already, such as `false` for `background`) is refused, saying `why`.
+
+    Use as `Annotated[<type>, refused("...")]`; `why` must not contain braces.
+    """
+
+    def check(value: object) -> object:
+        if value is not None and value not in allowed:
+            raise PydanticCustomError(REFUSED, why)
+        return value
+
+    return AfterValidator(check)
 
 
 class RequestModel(BaseModel):

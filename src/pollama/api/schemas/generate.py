@@ -8,11 +8,11 @@ imports nothing from `engine/` or `store/`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from pollama.api.schemas.base import ReplyModel, RequestModel, messages_field, now
+from pollama.api.schemas.base import ReplyModel, RequestModel, messages_field, now, refused
 
 # `format`: "json", a JSON Schema object, or ""/null for none. Any JSON value is taken here
 # and checked by `pipeline.plan.grammar_for`, so a bad one gets Ollama's message.
@@ -23,6 +23,14 @@ Format = Any
 KeepAlive = Any
 # `think`: a bool, or a level "low" / "medium" / "high" / "max".
 Think = bool | str | None
+# Ollama's `_debug_render_only`: answer the rendered prompt instead of running it.
+DebugRenderOnly = Annotated[
+    bool | None, refused("pollama always runs the prompt it renders; send false", False)
+]
+
+
+def debug_render_only() -> Any:
+    return Field(default=None, alias="_debug_render_only")
 
 
 class ToolCallFunction(RequestModel):
@@ -156,6 +164,7 @@ class GenerateRequest(RequestModel):
     shift: bool | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
+    debug_render_only: DebugRenderOnly = debug_render_only()
 
 
 class TokenLogprob(ReplyModel):
@@ -200,6 +209,8 @@ class ChatRequest(RequestModel):
     messages: list[Message] = messages_field()
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
+    # A pollama extension, as OpenAI's: false keeps at most the reply's first tool call.
+    parallel_tool_calls: bool | None = None
     stream: bool | None = None
     format: Format = None
     keep_alive: KeepAlive = None
@@ -211,6 +222,7 @@ class ChatRequest(RequestModel):
     shift: bool | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
+    debug_render_only: DebugRenderOnly = debug_render_only()
 
 
 class _ChatChunk(ReplyModel):

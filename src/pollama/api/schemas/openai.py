@@ -1,22 +1,44 @@
 """OpenAI's wire types, as far as Ollama's `openai/openai.go` speaks them.
 
-Requests are read tolerantly (unknown fields ignored) because SDKs send many fields pollama
-has no use for (`user`, `logit_bias`, `parallel_tool_calls`, ...). Responses carry exactly the
-keys the official SDKs parse.
+Requests are read tolerantly (unknown fields are ignored and logged). Every field of OpenAI's
+own request types is declared: honoured, accepted as harmless (said where it is declared),
+or `refused` with a 400 that says why. Responses carry exactly the keys the official SDKs
+parse.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pollama.api.schemas.base import RequestModel, messages_field
-from pollama.api.schemas.generate import Tool, ToolChoice
+from pollama.api.schemas.base import RequestModel, messages_field, refused
+from pollama.api.schemas.generate import DebugRenderOnly, Tool, ToolChoice, debug_render_only
+from pollama.api.schemas.openai_logprobs import ChoiceLogprobs, CompletionLogprobs
 
 
 class StreamOptions(RequestModel):
     include_usage: bool = False
+    # Random padding against length side channels; pollama sends none, harmlessly.
+    include_obfuscation: bool | None = None
+
+
+_NO_LOGIT_BIAS = "pollama does not bias token logits; leave it out"
+
+
+class _Harmless(RequestModel):
+    """Fields that change nothing pollama does, accepted and unused: labels for the
+    caller's own records, a service tier (there is one) and prompt-cache hints (pollama
+    caches every prompt's prefix by itself)."""
+
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    safety_identifier: str | None = None
+    service_tier: str | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    prompt_cache_options: dict[str, Any] | None = None
 
 
 class FunctionCall(RequestModel):
@@ -75,8 +97,10 @@ class Reasoning(RequestModel):
     effort: str | None = None
 
 
-class ChatCompletionRequest(RequestModel):
-    """`POST /v1/chat/completions`."""
+class ChatCompletionRequest(_Harmless):
+    """`POST /v1/chat/completions`. `parallel_tool_calls: false` keeps the reply's first
+    call only; `prediction` (a guess of the reply, to speed it up) changes no text, so it is
+    accepted and unused."""
 
     model: str = ""
     messages: list[Message] = messages_field()
@@ -99,9 +123,28 @@ class ChatCompletionRequest(RequestModel):
     reasoning_effort: str | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
+    parallel_tool_calls: bool | None = None
+    prediction: dict[str, Any] | None = None
+    logit_bias: Annotated[dict[str, float] | None, refused(_NO_LOGIT_BIAS, {})] = None
+    modalities: Annotated[list[str] | None, refused("pollama answers in text only", ["text"])] = (
+        None
+    )
+    audio: Annotated[object, refused("pollama answers in text only")] = None
+    functions: Annotated[
+        object, refused("functions is deprecated; pollama takes tools instead")
+    ] = None
+    function_call: Annotated[
+        object, refused("function_call is deprecated; pollama takes tool_choice instead")
+    ] = None
+    verbosity: Annotated[
+        str | None, refused("pollama cannot make a model more or less verbose; leave it out")
+    ] = None
+    web_search_options: Annotated[object, refused("pollama does not search the web")] = None
+    moderation: Annotated[object, refused("pollama has no moderation models")] = None
+    debug_render_only: DebugRenderOnly = debug_render_only()
 
 
-class CompletionRequest(RequestModel):
+class CompletionRequest(_Harmless):
     """`POST /v1/completions` (legacy text completion)."""
 
     model: str = ""
@@ -119,15 +162,23 @@ class CompletionRequest(RequestModel):
     n: int | None = None
     # How many of the most likely tokens to list at each step (their logprobs are returned).
     logprobs: int | None = None
+    best_of: Annotated[int | None, refused("pollama generates one completion per request", 1)] = (
+        None
+    )
+    echo: Annotated[
+        bool | None, refused("pollama does not echo the prompt back; send false", False)
+    ] = None
+    logit_bias: Annotated[dict[str, float] | None, refused(_NO_LOGIT_BIAS, {})] = None
 
 
 class EmbeddingRequest(RequestModel):
-    """`POST /v1/embeddings`."""
+    """`POST /v1/embeddings` (`user`, a label for the caller's records, is unused)."""
 
     model: str = ""
     input: str | list[str] | list[int] | list[list[int]] | None = None
     dimensions: int | None = None
     encoding_format: str | None = None
+    user: str | None = None
 
 
 # Responses. `None` fields are dropped when written, so optional keys are `None` by default;
@@ -145,22 +196,6 @@ class ResponseMessage(BaseModel):
     content: str | None = None
     reasoning: str | None = None
     tool_calls: list[ToolCall] | None = None
-
-
-class TopLogprob(BaseModel):
-    token: str
-    logprob: float
-    bytes: list[int] | None = None
-
-
-class TokenLogprob(TopLogprob):
-    top_logprobs: list[TopLogprob] = Field(default_factory=list)
-
-
-class ChoiceLogprobs(BaseModel):
-    """A choice's `logprobs`: one entry per token of its content."""
-
-    content: list[TokenLogprob]
 
 
 class Choice(BaseModel):
@@ -204,15 +239,6 @@ class ChatCompletionChunk(BaseModel):
     system_fingerprint: str = "fp_ollama"
     choices: list[ChunkChoice]
     usage: Usage | None = None
-
-
-class CompletionLogprobs(BaseModel):
-    """The legacy completions' logprobs: four lists, one entry per token."""
-
-    tokens: list[str]
-    token_logprobs: list[float]
-    top_logprobs: list[dict[str, float]]
-    text_offset: list[int]
 
 
 class CompletionChoice(BaseModel):

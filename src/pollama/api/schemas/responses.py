@@ -1,8 +1,11 @@
 """OpenAI's Responses API (`POST /v1/responses`): the request, the response object, its items.
 
 As far as Ollama's `openai/responses.go` speaks it, plus `previous_response_id`, which Ollama
-refuses. Input items are told apart by `type` (a bare `{role, content}` is a message); parts
-of a message's content by theirs. The stream's named events are in `responses_events.py`.
+refuses, logprobs, `parallel_tool_calls` and `truncation`. Every other request field of
+OpenAI's API is either harmless here and accepted (said where it is declared) or `refused`
+with a 400 that says why. Input items are told apart by `type` (a bare `{role, content}` is
+a message); parts of a message's content by theirs. The stream's named events are in
+`responses_events.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Discriminator, Field, Tag
 
-from pollama.api.schemas.base import RequestModel
+from pollama.api.schemas.base import RequestModel, refused
+from pollama.api.schemas.openai_logprobs import TokenLogprob
+
+# What `include` can ask for: the tokens' logprobs on output text. The other includables
+# belong to tools, encrypted reasoning or stored inputs pollama does not have.
+LOGPROBS = "message.output_text.logprobs"
+_NOT_INCLUDABLE = (
+    f"pollama can include only {LOGPROBS}: it has no built-in tools, no encrypted reasoning "
+    "and keeps no input images"
+)
 
 
 class InputText(RequestModel):
@@ -108,10 +120,23 @@ class TextFormat(RequestModel):
 
 class TextConfig(RequestModel):
     format: TextFormat = Field(default_factory=TextFormat)
+    verbosity: Annotated[
+        str | None, refused("pollama cannot make a model more or less verbose; leave it out")
+    ] = None
+
+
+# The summary of a reasoning item is the model's whole thinking: pollama has no summariser.
+_NO_SUMMARISER = (
+    "pollama cannot summarise a model's thinking: the summary is the whole thinking, "
+    "so only auto or detailed can be asked"
+)
+Summary = Annotated[str | None, refused(_NO_SUMMARISER, "auto", "detailed")]
 
 
 class ReasoningConfig(RequestModel):
     effort: str | None = None
+    summary: Summary = None
+    generate_summary: Summary = None  # the deprecated name of `summary`
 
 
 class ResponsesRequest(RequestModel):
@@ -131,7 +156,47 @@ class ResponsesRequest(RequestModel):
     tool_choice: Literal["auto", "none", "required"] | NamedFunction | None = None
     text: TextConfig | None = None
     reasoning: ReasoningConfig | None = None
+    # Logprobs come on output text when `include` asks for them (or `top_logprobs` is set).
+    include: list[Annotated[str, refused(_NOT_INCLUDABLE, LOGPROBS)]] | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    # False: at most one tool call per response; true (the default) as many as the model makes.
+    parallel_tool_calls: bool | None = None
+    # "disabled" (OpenAI's default): a conversation longer than the context is a 400;
+    # "auto": its oldest messages are dropped to fit, as on the native API.
+    truncation: Literal["auto", "disabled"] | None = None
+    # Harmless here, accepted and unused: labels (`metadata` is echoed back, as OpenAI does),
+    # prompt-cache hints (pollama caches every prompt's prefix itself), a service tier (there
+    # is one), a cap on built-in tool calls (there are no built-in tools) and stream padding.
     metadata: dict[str, str] | None = None
+    user: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    prompt_cache_options: dict[str, object] | None = None
+    service_tier: str | None = None
+    max_tool_calls: int | None = None
+    stream_options: dict[str, object] | None = None
+    # Refused: what pollama does not have.
+    background: Annotated[
+        bool | None, refused("pollama answers in the foreground only; send false", False)
+    ] = None
+    background_options: Annotated[
+        object, refused("pollama has no background mode (see background)")
+    ] = None
+    conversation: Annotated[
+        object, refused("pollama has no Conversations API; continue with previous_response_id")
+    ] = None
+    prompt: Annotated[object, refused("pollama has no stored prompt templates")] = None
+    context_management: Annotated[
+        object, refused("pollama does not compact a conversation", [])
+    ] = None
+    moderation: Annotated[object, refused("pollama has no moderation models")] = None
+    access_programs: Annotated[object, refused("pollama has no access programs")] = None
+    image: Annotated[object, refused("pollama has no image context options")] = None
+
+    @property
+    def wants_logprobs(self) -> bool:
+        return LOGPROBS in (self.include or ()) or self.top_logprobs is not None
 
 
 # The response object.
@@ -141,7 +206,8 @@ class OutputText(BaseModel):
     type: Literal["output_text"] = "output_text"
     text: str = ""
     annotations: list[Any] = Field(default_factory=list)
-    logprobs: list[Any] = Field(default_factory=list)
+    # One per token of `text`, when the request asked (OpenAI's chat shape, `bytes` always).
+    logprobs: list[TokenLogprob] = Field(default_factory=list)
 
 
 class OutputMessage(BaseModel):
@@ -219,7 +285,8 @@ class Response(BaseModel):
     tool_choice: Literal["auto", "none", "required"] | NamedFunction = "auto"
     tools: list[FunctionTool] = Field(default_factory=list)
     top_p: float | None = None
-    truncation: Literal["disabled"] = "disabled"
+    truncation: Literal["auto", "disabled"] = "disabled"
+    top_logprobs: int | None = None
     usage: ResponseUsage | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from pollama.api.schemas.openai_logprobs import TokenLogprob
 from pollama.api.schemas.responses import OutputItem, OutputText, Response, SummaryText
 
 
@@ -66,7 +67,7 @@ class OutputTextDelta(Event):
     output_index: int
     content_index: int = 0
     delta: str
-    logprobs: list[Any] = []
+    logprobs: list[TokenLogprob] = []
 
 
 class OutputTextDone(Event):
@@ -75,7 +76,7 @@ class OutputTextDone(Event):
     output_index: int
     content_index: int = 0
     text: str
-    logprobs: list[Any] = []
+    logprobs: list[TokenLogprob] = []
 
 
 class SummaryPartEvent(Event):

@@ -6,20 +6,25 @@ Tool results become `tool` messages of their own; client tools become native fun
 
 from __future__ import annotations
 
+from pollama.api.compat.openai.requests import effort_think
 from pollama.api.schemas import generate as native
 from pollama.api.schemas.anthropic import ContentBlock, MessageParam, MessagesRequest, ToolChoice
 from pollama.errors import InvalidRequest
 
 
-def think(req: MessagesRequest) -> bool | None:
+def think(req: MessagesRequest) -> bool | str | None:
     """The native `think` a Messages request asks for; the pipeline drops it on a model that
-    cannot think (`optional_think`), as Ollama does, rather than failing the request."""
-    if req.thinking is None:
-        return None
-    return req.thinking.type == "enabled"
+    cannot think (`optional_think`), as Ollama does, rather than failing the request. An
+    `output_config.effort` is the level of the thinking asked for (or left to the model)."""
+    if req.thinking is not None and req.thinking.type not in ("enabled", "adaptive"):
+        return False
+    effort = req.output_config.effort if req.output_config else None
+    if effort is not None:
+        return effort_think(effort)
+    return None if req.thinking is None else True
 
 
-def chat_request(req: MessagesRequest, *, think: bool | None) -> native.ChatRequest:
+def chat_request(req: MessagesRequest, *, think: bool | str | None) -> native.ChatRequest:
     """The native chat request for a Messages request, always streamed internally."""
     if not req.model:
         raise InvalidRequest("model is required")
@@ -51,6 +56,8 @@ def chat_request(req: MessagesRequest, *, think: bool | None) -> native.ChatRequ
         options=options.as_map(),
         tools=tools or None,
         tool_choice=_tool_choice(req.tool_choice),
+        parallel_tool_calls=not (req.tool_choice and req.tool_choice.disable_parallel_tool_use),
+        format=fmt.schema_ if (fmt := req.output_config and req.output_config.format) else None,
         think=think,
     )
 

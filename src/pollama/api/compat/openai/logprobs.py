@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pollama.api.schemas.openai import ChoiceLogprobs, CompletionLogprobs, TokenLogprob, TopLogprob
+from pollama.api.schemas.openai_logprobs import (
+    ChoiceLogprobs,
+    CompletionLogprobs,
+    TokenLogprob,
+    TopLogprob,
+)
 from pollama.engine.types import Logprob
 
 

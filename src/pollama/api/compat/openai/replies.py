@@ -14,7 +14,6 @@ from pollama.api.schemas.openai import (
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
-    ChoiceLogprobs,
     ChunkChoice,
     Completion,
     CompletionChoice,
@@ -25,6 +24,7 @@ from pollama.api.schemas.openai import (
     Usage,
     dump_openai,
 )
+from pollama.api.schemas.openai_logprobs import ChoiceLogprobs
 from pollama.api.sse import OPENAI_FRAMING
 from pollama.engine.types import Logprob
 

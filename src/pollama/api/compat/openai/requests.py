@@ -77,6 +77,7 @@ def chat_request(req: ChatCompletionRequest) -> native.ChatRequest:
         ),
         logprobs=req.logprobs,
         top_logprobs=req.top_logprobs,
+        parallel_tool_calls=req.parallel_tool_calls,
     )
 
 

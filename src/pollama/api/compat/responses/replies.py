@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
+from pollama.api.compat.openai.logprobs import chat_logprobs
 from pollama.api.compat.responses.requests import Conversation
 from pollama.api.pipeline import events as ev
 from pollama.api.response_store import ResponseStore
 from pollama.api.schemas import generate as native
+from pollama.api.schemas.openai_logprobs import TokenLogprob
 from pollama.api.schemas.responses import (
     IncompleteDetails,
     OutputFunctionCall,
@@ -25,6 +27,7 @@ from pollama.api.schemas.responses import (
     OutputMessage,
     OutputReasoning,
     OutputText,
+    ReasoningConfig,
     Response,
     ResponsesRequest,
     ResponseUsage,
@@ -45,6 +48,7 @@ from pollama.api.schemas.responses_events import (
     SummaryTextDone,
 )
 from pollama.api.sse import NAMED_FRAMING
+from pollama.engine.types import Logprob
 
 
 def _id(prefix: str) -> str:
@@ -78,11 +82,20 @@ class Responses:
             tools=req.tools or [],
             tool_choice=req.tool_choice or "auto",
             text=req.text or TextConfig(),
+            reasoning=req.reasoning or ReasoningConfig(),
+            parallel_tool_calls=req.parallel_tool_calls is not False,
+            truncation=req.truncation or "disabled",
+            top_logprobs=req.top_logprobs,
             metadata=req.metadata or {},
         )
 
     def whole(self, reply: ev.Reply) -> Response:
-        return self._finished(reply, _items(reply))
+        return self._finished(reply, _items(reply, self.logprobs(reply.text_logprobs)))
+
+    def logprobs(self, values: Sequence[Logprob]) -> list[TokenLogprob]:
+        """`values` in OpenAI's shape, or none when the request did not ask for them."""
+        lp = chat_logprobs(values) if self.req.wants_logprobs else None
+        return lp.content if lp else []
 
     @staticmethod
     def document(whole: Response) -> dict[str, object]:
@@ -138,12 +151,13 @@ def _call(call: ev.ToolCall) -> OutputFunctionCall:
     return OutputFunctionCall(id=_id("fc"), call_id=call.id, name=call.name, arguments=arguments)
 
 
-def _items(reply: ev.Reply) -> list[OutputItem]:
+def _items(reply: ev.Reply, logprobs: list[TokenLogprob]) -> list[OutputItem]:
     items: list[OutputItem] = []
     if reply.thinking:
         items.append(OutputReasoning(id=_id("rs"), summary=[SummaryText(text=reply.thinking)]))
     if reply.text or not reply.tool_calls:
-        items.append(OutputMessage(id=_id("msg"), content=[OutputText(text=reply.text)]))
+        text = OutputText(text=reply.text, logprobs=logprobs)
+        items.append(OutputMessage(id=_id("msg"), content=[text]))
     items.extend(_call(c) for c in reply.tool_calls)
     return items
 
@@ -156,6 +170,7 @@ class _Stream:
         self.output: list[OutputItem] = []
         self.open: OutputReasoning | OutputMessage | None = None
         self.text = ""  # of the open item
+        self.logprobs: list[TokenLogprob] = []  # of the open message's text
         self.sequence = 0
 
     async def events(self, events: AsyncIterator[ev.Event]) -> AsyncIterator[Event]:
@@ -199,7 +214,7 @@ class _Stream:
                 out += self._close() + self._open(
                     OutputMessage(id=_id("msg"), status="in_progress")
                 )
-            out.append(self._delta(event.text))
+            out.append(self._delta(event.text, self.responses.logprobs(event.logprobs)))
         for call in event.tool_calls:
             out += self._close() + self._function_call(_call(call))
         return out
@@ -209,7 +224,7 @@ class _Stream:
 
     def _open(self, item: OutputReasoning | OutputMessage) -> list[Event]:
         """Start `item`: its `output_item.added`, then its empty part's `added`."""
-        self.open, self.text = item, ""
+        self.open, self.text, self.logprobs = item, "", []
         index = self._index()
         part: Event
         if isinstance(item, OutputReasoning):
@@ -227,13 +242,16 @@ class _Stream:
             part,
         ]
 
-    def _delta(self, text: str) -> Event:
+    def _delta(self, text: str, logprobs: list[TokenLogprob] | None = None) -> Event:
         assert self.open is not None
         self.text += text
         index = self._index()
         if isinstance(self.open, OutputReasoning):
             return SummaryTextDelta(item_id=self.open.id, output_index=index, delta=text)
-        return OutputTextDelta(item_id=self.open.id, output_index=index, delta=text)
+        self.logprobs += logprobs or []
+        return OutputTextDelta(
+            item_id=self.open.id, output_index=index, delta=text, logprobs=logprobs or []
+        )
 
     def _close(self) -> list[Event]:
         """The events that finish the open item (none if none is open)."""
@@ -255,10 +273,12 @@ class _Stream:
                 ),
             ]
         else:
-            text = OutputText(text=self.text)
+            text = OutputText(text=self.text, logprobs=self.logprobs)
             item = item.model_copy(update={"status": "completed", "content": [text]})
             out = [
-                OutputTextDone(item_id=item.id, output_index=index, text=self.text),
+                OutputTextDone(
+                    item_id=item.id, output_index=index, text=self.text, logprobs=self.logprobs
+                ),
                 ContentPartEvent(
                     type="response.content_part.done",
                     item_id=item.id,

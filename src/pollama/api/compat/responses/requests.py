@@ -4,7 +4,8 @@ Input items become native messages: a message item is a message (`developer` a s
 consecutive `function_call` items become one assistant message with its calls (and the
 thinking of a `reasoning` item just before); a `function_call_output` is a tool message,
 named after its call. `instructions` are the system message, of this request only (as in
-OpenAI's API, a follow-up does not inherit them).
+OpenAI's API, a follow-up does not inherit them). `truncation` "disabled", OpenAI's default,
+refuses a conversation longer than the context (the native `truncate: false`).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def chat_request(req: ResponsesRequest, messages: Conversation) -> native.ChatRe
         tool_choice=_tool_choice(req),
         format=_format(req.text),
         think=effort_think(req.reasoning.effort if req.reasoning else None),
+        logprobs=req.wants_logprobs or None,
+        top_logprobs=req.top_logprobs,
+        parallel_tool_calls=req.parallel_tool_calls,
+        truncate=req.truncation == "auto",
     )
 
 
