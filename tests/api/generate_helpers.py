@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 # Greedy-ish, short and seeded: the tiny model's gibberish, the same every time.
 TINY_OPTIONS: dict[str, Any] = {"num_predict": 8, "seed": 42, "num_ctx": 256}
@@ -45,7 +45,7 @@ def server_with(root: Path, models: dict[str, str], **env: str) -> Iterator[str]
     """A live server over `root` after creating `models` (name -> Modelfile text) there."""
     for name, modelfile in models.items():
         create(root, name, modelfile)
-    with live_server(root, OLLAMA_NUM_PARALLEL="1", **env) as url:
+    with app_server(root, OLLAMA_NUM_PARALLEL="1", **env) as url:
         yield url
 
 

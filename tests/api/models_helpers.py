@@ -14,7 +14,7 @@ import httpx
 import ollama
 import pytest
 
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(models_root: Path) -> Iterator[str]:
     """The URL of a live `pollama serve` over `models_root`."""
-    with live_server(models_root) as url:
+    with app_server(models_root) as url:
         yield url
 
 

@@ -16,7 +16,7 @@ from pollama.api.pipeline import Event
 from pollama.api.schemas.anthropic import MessagesRequest
 from pollama.errors import InvalidRequest
 from tests.api.compat_helpers import create_model, native_stream
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 _TOOL = {
     "name": "get_weather",
@@ -248,7 +248,7 @@ async def test_stream_event_order() -> None:
 def tiny_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("anthropic-models")
     create_model(root, "tiny", tiny_gguf)
-    with live_server(root) as url:
+    with app_server(root) as url:
         yield url
 
 
@@ -320,7 +320,7 @@ def test_errors_in_anthropic_shape(tiny_server: str) -> None:
 @pytest.mark.starter
 def test_sdk_on_starter(starter_ggufs: dict[str, Path], tmp_path: Path) -> None:
     create_model(tmp_path, "qwen2.5-coder:0.5b", starter_ggufs["qwen2.5-coder:0.5b"])
-    with live_server(tmp_path) as url:
+    with app_server(tmp_path) as url:
         message = _client(url).messages.create(
             model="qwen2.5-coder:0.5b",
             max_tokens=8,

@@ -13,7 +13,7 @@ import pytest
 from pollama.api.embedding import normalize
 from pollama.errors import PollamaError
 from tests.api.compat_helpers import create_model
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 
 def _norm(v: list[float]) -> float:
@@ -37,7 +37,7 @@ def test_normalize_rejects_nan() -> None:
 def tiny_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("embed-models")
     create_model(root, "tiny", tiny_gguf)
-    with live_server(root) as url:
+    with app_server(root) as url:
         # Loaded here, with time to spare on a busy machine, so the tests' calls find it ready.
         httpx.post(url + "/api/embed", json={"model": "tiny", "input": []}, timeout=60)
         yield url

@@ -9,14 +9,14 @@ import pytest
 from langchain_ollama import ChatOllama, OllamaEmbeddings
 
 from tests.api.compat_helpers import create_model
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 
 @pytest.fixture(scope="module")
 def tiny_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("langchain-models")
     create_model(root, "tiny", tiny_gguf)
-    with live_server(root) as url:
+    with app_server(root) as url:
         yield url
 
 
@@ -40,7 +40,7 @@ def test_chat_ollama_invoke_and_stream(tiny_server: str) -> None:
 @pytest.mark.starter
 def test_chat_ollama_on_starter(starter_ggufs: dict[str, Path], tmp_path: Path) -> None:
     create_model(tmp_path, "qwen2.5-coder:0.5b", starter_ggufs["qwen2.5-coder:0.5b"])
-    with live_server(tmp_path) as url:
+    with app_server(tmp_path) as url:
         llm = ChatOllama(model="qwen2.5-coder:0.5b", base_url=url, num_predict=8, temperature=0)
         reply = llm.invoke("Reply with the single word: yes")
         assert "yes" in str(reply.content).lower()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 SHOW_NOPE = b'{"model": "nope"}'
 
@@ -16,7 +16,7 @@ SHOW_NOPE = b'{"model": "nope"}'
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("middleware-models")
-    with live_server(root, OLLAMA_ORIGINS="https://friend.example") as base:
+    with app_server(root, OLLAMA_ORIGINS="https://friend.example") as base:
         yield base
 
 

@@ -58,7 +58,7 @@ def test_tags_head(server: str) -> None:
 
 
 def test_tags_empty_store_is_an_empty_list(tmp_path: Path) -> None:
-    from tests.fixtures.server import live_server
+    from tests.fixtures.app_server import app_server
 
-    with live_server(tmp_path) as url:
+    with app_server(tmp_path) as url:
         assert httpx.get(url + "/api/tags").json() == {"models": []}

@@ -17,7 +17,7 @@ from pollama.api.schemas.openai import ChatCompletionRequest, CompletionRequest,
 from pollama.errors import InvalidRequest
 from tests.api.compat_helpers import create_model, native_stream
 from tests.api.generate_helpers import WEATHER_TOOL, server_with
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 # --- request translation -------------------------------------------------------------------
 
@@ -282,7 +282,7 @@ def tiny_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     """A live pollama with the tiny model as `tiny` (module-scoped: one server for these tests)."""
     root = tmp_path_factory.mktemp("openai-models")
     create_model(root, "tiny", tiny_gguf)
-    with live_server(root) as url:
+    with app_server(root) as url:
         yield url
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from pollama.store import ModelName
 from tests.api.models_helpers import create_tiny
-from tests.fixtures.server import live_server, run_cli, run_in_terminal
+from tests.fixtures.app_server import app_server
+from tests.fixtures.server import run_cli, run_in_terminal
 
 MODELS = ("shared", "for-the-cli", "for-run", "for-create", "for-a-pipe")
 
@@ -23,7 +24,7 @@ MODELS = ("shared", "for-the-cli", "for-run", "for-create", "for-a-pipe")
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory, tiny_gguf: Path) -> Iterator[str]:
     """The first server, holding the tiny model under several names: `host:port`."""
-    with live_server(tmp_path_factory.mktemp("peer-source")) as url:
+    with app_server(tmp_path_factory.mktemp("peer-source")) as url:
         client = ollama.Client(host=url)
         for model in MODELS:
             create_tiny(client, model, tiny_gguf, system=f"You are {model}.")
@@ -38,7 +39,7 @@ def target_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def target(target_root: Path) -> Iterator[str]:
     """The second server, empty at first."""
-    with live_server(target_root) as url:
+    with app_server(target_root) as url:
         yield url
 
 

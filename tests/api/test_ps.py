@@ -11,7 +11,7 @@ import httpx
 import ollama
 
 from tests.api.generate_helpers import create
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 PS_FIELDS = {
     "name",
@@ -40,7 +40,7 @@ def _expires(model: dict) -> datetime:
 
 def test_ps_shows_loaded_models_as_ollama_does(isolated_store: Path, tiny_gguf: Path) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    with live_server(isolated_store) as url:
+    with app_server(isolated_store) as url:
         assert httpx.get(url + "/api/ps").json() == {"models": []}
         reply = _generate(
             url,
@@ -76,7 +76,7 @@ def test_ps_shows_loaded_models_as_ollama_does(isolated_store: Path, tiny_gguf: 
 
 def test_invalid_keep_alive_is_a_400(isolated_store: Path, tiny_gguf: Path) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    with live_server(isolated_store) as url:
+    with app_server(isolated_store) as url:
         reply = _generate(url, keep_alive="5 minutes")
         assert reply.status_code == 400
         assert "duration" in reply.json()["error"]
@@ -84,7 +84,7 @@ def test_invalid_keep_alive_is_a_400(isolated_store: Path, tiny_gguf: Path) -> N
 
 def test_full_queue_answers_503_at_once(isolated_store: Path, tiny_gguf: Path) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    with live_server(isolated_store, OLLAMA_MAX_QUEUE="1", OLLAMA_NUM_PARALLEL="1") as url:
+    with app_server(isolated_store, OLLAMA_MAX_QUEUE="1", OLLAMA_NUM_PARALLEL="1") as url:
         body = {"prompt": "hi", "stream": False, "options": {"num_predict": 64}}
 
         def timed(_: int) -> tuple[int, float, dict]:
@@ -112,7 +112,7 @@ def test_a_model_that_generates_and_embeds_is_listed_once(
     isolated_store: Path, tiny_gguf: Path
 ) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    with live_server(isolated_store) as url:
+    with app_server(isolated_store) as url:
         options = {"num_predict": 2, "num_ctx": 256}
         generated = _generate(url, prompt="hi", stream=False, keep_alive="1m", options=options)
         assert generated.status_code == 200
@@ -128,7 +128,7 @@ def test_a_model_that_generates_and_embeds_is_listed_once(
 def test_a_derived_model_runs_on_its_base_runner(isolated_store: Path, tiny_gguf: Path) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
     create(isolated_store, "tiny-terse", "FROM tiny\nSYSTEM Be terse.\n")
-    with live_server(isolated_store, OLLAMA_MAX_LOADED_MODELS="1") as url:
+    with app_server(isolated_store, OLLAMA_MAX_LOADED_MODELS="1") as url:
         for name in ("tiny", "tiny-terse"):
             body = {"model": name, "prompt": "hi", "stream": False, "options": {"num_predict": 2}}
             assert httpx.post(url + "/api/generate", json=body, timeout=60).status_code == 200

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 
 from pollama.cli._format import human_bytes, human_number, human_time, table
 from pollama.cli.main import cli
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_server(tmp_path_factory.mktemp("cli-models")) as base:
+    with app_server(tmp_path_factory.mktemp("cli-models")) as base:
         yield base
 
 

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from pollama.cli.progress import PlainView, bar_line, show_progress
-from tests.fixtures.server import live_server, run_cli, run_in_terminal
+from tests.fixtures.app_server import app_server
+from tests.fixtures.server import run_cli, run_in_terminal
 from tests.registry.registries import docker_registry, needs_registry
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_server(tmp_path_factory.mktemp("progress-models")) as base:
+    with app_server(tmp_path_factory.mktemp("progress-models")) as base:
         yield base
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from pollama.cli.main import cli
 from pollama.cli.ps import _processor, _until
 from tests.api.generate_helpers import create
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 
 def _cli(url: str, *args: str) -> tuple[int, str, str]:
@@ -38,7 +38,7 @@ def test_until_column_as_ollama_writes_it() -> None:
 
 def test_ps_and_stop(isolated_store: Path, tiny_gguf: Path) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    with live_server(isolated_store) as url:
+    with app_server(isolated_store) as url:
         code, out, _ = _cli(url, "ps")
         header = ["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "RUNNING", "WAITING", "UNTIL"]
         assert code == 0 and out.split() == header

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from pollama.cli.main import cli
 from tests.api.generate_helpers import create
-from tests.fixtures.server import free_port, live_server
+from tests.fixtures.app_server import app_server
+from tests.fixtures.server import free_port
 
 SRT = "1\n00:00:01,000 --> 00:00:02,000\nHello.\n\n2\n00:00:03,000 --> 00:00:04,000\n♪ ♪\n"
 
@@ -53,7 +54,7 @@ def test_a_missing_glossary_line_is_an_error_before_anything_is_sent(tmp_path: P
 
 def test_stdin_to_stdout_with_the_summary_on_stderr(isolated_store: Path, tiny_gguf: Path) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    with live_server(isolated_store) as url:
+    with app_server(isolated_store) as url:
         done = subprocess.run(
             [sys.executable, "-m", "pollama", "translate", "-", "--to", "zh", "--model", "tiny"],
             input=SRT,

@@ -11,7 +11,7 @@ import pytest
 from pollama.translate import Glossary, Settings, read_document, translate_file
 from pollama.translate.units import has_words
 from tests.api.generate_helpers import create
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 from tests.translate.runs import interrupted_then_resumed
 
 DATA = Path(__file__).parent / "data"
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.starter
 def server(isolated_store: Path, qwen_models: dict[str, str]) -> str:
     for name, modelfile in qwen_models.items():
         create(isolated_store, name, modelfile)
-    with live_server(isolated_store, OLLAMA_NUM_PARALLEL="4") as url:
+    with app_server(isolated_store, OLLAMA_NUM_PARALLEL="4") as url:
         yield url
 
 

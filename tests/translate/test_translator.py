@@ -14,7 +14,8 @@ from pollama.translate import Settings, read_document, translate_text
 from pollama.translate.translator import server_parallel
 from pollama.translate.units import split_cue
 from tests.api.generate_helpers import create
-from tests.fixtures.server import free_port, live_server
+from tests.fixtures.app_server import app_server
+from tests.fixtures.server import free_port
 
 SRT = "".join(
     f"{n}\n00:00:0{n},000 --> 00:00:0{n},900\n{text}\n\n"
@@ -26,7 +27,7 @@ def test_answers_that_never_pass_are_retried_then_left_in_the_source_and_reporte
     isolated_store: Path, tiny_gguf: Path
 ) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    with live_server(isolated_store, OLLAMA_NUM_PARALLEL="2") as url:
+    with app_server(isolated_store, OLLAMA_NUM_PARALLEL="2") as url:
         settings = Settings(model="tiny", target="zh", batch_size=2, tries_alone=2)
         result = translate_text(SRT, "srt", settings, base_url=url)
     summary = result.summary
