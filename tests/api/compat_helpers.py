@@ -8,6 +8,7 @@ from typing import Any
 
 from pollama.api.pipeline import Event, Metrics, Piece, Result, Started, ToolCall
 from pollama.engine.types import DoneReason
+from tests.api.generate_helpers import create
 
 
 async def native_stream(
@@ -39,8 +40,4 @@ async def native_stream(
 
 def create_model(root: Path, name: str, gguf: Path) -> None:
     """Create model `name` from `gguf` in the store at `root` (as `pollama create` would)."""
-    from pollama.create import create_from_modelfile
-    from pollama.store import Store
-
-    for _ in create_from_modelfile(Store(root), name, f"FROM {gguf}"):
-        pass
+    create(root, name, f"FROM {gguf}")
