@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.api.generate_helpers import create
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 
 ENDLESS = {
     "model": "tiny",
@@ -38,7 +38,7 @@ def test_200_random_disconnects_leave_every_slot_usable(
     isolated_store: Path, tiny_gguf: Path
 ) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
-    with live_server(isolated_store, OLLAMA_NUM_PARALLEL="2") as url:
+    with app_server(isolated_store, OLLAMA_NUM_PARALLEL="2") as url:
         rng = random.Random(7)
         with httpx.Client(timeout=30) as client:
             for _ in range(200):
@@ -61,7 +61,7 @@ def test_a_queued_request_whose_client_left_gives_up_its_place(
 ) -> None:
     create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
     env = {"OLLAMA_NUM_PARALLEL": "1", "OLLAMA_MAX_QUEUE": "1"}
-    with live_server(isolated_store, **env) as url, httpx.Client(timeout=30) as holder:
+    with app_server(isolated_store, **env) as url, httpx.Client(timeout=30) as holder:
         with holder.stream("POST", url + "/api/generate", json=ENDLESS) as running:
             lines = running.iter_lines()
             assert next(lines)  # the one slot is taken for good

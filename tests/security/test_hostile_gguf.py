@@ -13,7 +13,7 @@ import pytest
 
 from pollama.errors import InvalidRequest
 from pollama.gguf import read_gguf
-from tests.fixtures.server import live_server
+from tests.fixtures.app_server import app_server
 from tests.fixtures.tiny_gguf import write_tiny_gguf
 
 U8, U32, STRING, ARRAY = 0, 4, 8, 9
@@ -100,7 +100,7 @@ def test_a_truncated_model_is_refused_wherever_it_is_cut(tmp_path: Path, tiny_gg
 def test_a_hostile_upload_is_a_400_from_create(tmp_path: Path, isolated_store: Path) -> None:
     data = HOSTILE["huge key count"]
     digest = "sha256:" + __import__("hashlib").sha256(data).hexdigest()
-    with live_server(isolated_store) as url:
+    with app_server(isolated_store) as url:
         assert httpx.post(f"{url}/api/blobs/{digest}", content=data).status_code == 201
         reply = httpx.post(
             f"{url}/api/create",
@@ -122,7 +122,7 @@ def test_a_model_llama_cpp_cannot_load_fails_its_runner_not_the_server(
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(bytes(data))
     read_gguf(broken)  # the header itself is honest
-    with live_server(isolated_store) as url:
+    with app_server(isolated_store) as url:
         for name, path in (("broken", broken), ("good", good)):
             modelfile = f"FROM {path}\n"
             reply = httpx.post(
