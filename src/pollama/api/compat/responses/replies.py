@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from pollama.api.compat.openai.logprobs import chat_logprobs
-from pollama.api.compat.responses.requests import Conversation
+from pollama.api.compat.responses.requests import Conversation, reply_message
 from pollama.api.pipeline import events as ev
 from pollama.api.response_store import ResponseStore
 from pollama.api.schemas import generate as native
@@ -125,25 +125,8 @@ class Responses:
             }
         )
         if self.req.store:
-            self.store.put(response.id, [*self.conversation, _assistant(reply)])
+            self.store.put(response.id, [*self.conversation, reply_message(reply)])
         return response
-
-
-def _assistant(reply: ev.Reply) -> native.Message:
-    """The reply as the conversation's next message."""
-    calls = [
-        native.ToolCall(
-            id=c.id,
-            function=native.ToolCallFunction(index=c.index, name=c.name, arguments=c.arguments),
-        )
-        for c in reply.tool_calls
-    ]
-    return native.Message(
-        role="assistant",
-        content=reply.text,
-        thinking=reply.thinking or None,
-        tool_calls=calls or None,
-    )
 
 
 def _call(call: ev.ToolCall) -> OutputFunctionCall:

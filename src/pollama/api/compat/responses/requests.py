@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from pollama.api.compat.openai.requests import effort_think, image_data
+from pollama.api.pipeline import events as ev
 from pollama.api.schemas import generate as native
 from pollama.api.schemas.responses import (
     ContentPart,
@@ -145,4 +146,21 @@ def _tool_result(item: FunctionCallOutputItem, out: list[native.Message]) -> nat
     text = item.output if isinstance(item.output, str) else "\n".join(p.text for p in item.output)
     return native.Message(
         role="tool", content=text, tool_call_id=item.call_id, tool_name=names.get(item.call_id)
+    )
+
+
+def reply_message(reply: ev.Reply) -> native.Message:
+    """The reply as the conversation's next message."""
+    calls = [
+        native.ToolCall(
+            id=c.id,
+            function=native.ToolCallFunction(index=c.index, name=c.name, arguments=c.arguments),
+        )
+        for c in reply.tool_calls
+    ]
+    return native.Message(
+        role="assistant",
+        content=reply.text,
+        thinking=reply.thinking or None,
+        tool_calls=calls or None,
     )
