@@ -1,6 +1,10 @@
-"""Prompt-lookup speculative decoding on and off, through `/api/chat`, in one run.
+"""Speculative decoding on and off, through `/api/chat`, in one run.
 
-    .venv/bin/python bench/speculative.py [--model PATH] [--threads 2] [--rounds 3]
+    .venv/bin/python bench/speculative.py [--model PATH] [--draft PATH] [--threads 2] [--rounds 3]
+
+Drafts come from prompt lookup, or with `--draft` from that GGUF as the model's Modelfile
+`DRAFT` (it must share the model's vocabulary: the gemma starter for the qwen one is
+refused, and the refusal is printed).
 
 Two workloads on the qwen starter, greedy, rounds alternated between `draft_num_predict` at
 its default and 0, each request's conversation opening with its own line so no prompt is
@@ -14,6 +18,7 @@ Prints the median wall time of each side, the ratio, and the drafts the runner a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -25,6 +30,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import MODEL, server
 
+from pollama.errors import InvalidRequest
 from pollama.starters import STARTERS, gguf_path
 
 SOURCE = """\
@@ -113,22 +119,34 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=default)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--draft", type=Path, default=None, help="a draft model GGUF")
     args = parser.parse_args()
-    with server(args.model) as url, httpx.Client(base_url=url, timeout=None) as client:
-        chat(client, "Hi", 2, None, -1, args.threads)  # loads the model
-        n = 0
-        for name, (prompt, tokens) in WORKLOADS.items():
-            times: dict[str, list[float]] = {"on": [], "off": []}
-            for _ in range(args.rounds):
-                for side, draft in (("on", None), ("off", 0)):
-                    n += 1
-                    times[side].append(chat(client, prompt, tokens, draft, n, args.threads))
-            on, off = statistics.median(times["on"]), statistics.median(times["off"])
-            print(
-                f"{name:10}  drafts on {on:6.2f} s   off {off:6.2f} s   "
-                f"speed-up {off / on:.2f}x   runs on {[round(t, 2) for t in times['on']]} "
-                f"off {[round(t, 2) for t in times['off']]}"
-            )
+    lines = f"DRAFT {args.draft}\n" if args.draft else ""
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(server(args.model, lines))
+        except InvalidRequest as exc:
+            sys.exit(f"draft model refused: {exc}")
+        client = stack.enter_context(httpx.Client(base_url=url, timeout=None))
+        run(client, args.threads, args.rounds)
+
+
+def run(client: httpx.Client, threads: int, rounds: int) -> None:
+    """Both workloads, the sides alternated; a line of medians and ratio for each."""
+    chat(client, "Hi", 2, None, -1, threads)  # loads the model
+    n = 0
+    for name, (prompt, tokens) in WORKLOADS.items():
+        times: dict[str, list[float]] = {"on": [], "off": []}
+        for _ in range(rounds):
+            for side, draft in (("on", None), ("off", 0)):
+                n += 1
+                times[side].append(chat(client, prompt, tokens, draft, n, threads))
+        on, off = statistics.median(times["on"]), statistics.median(times["off"])
+        print(
+            f"{name:10}  drafts on {on:6.2f} s   off {off:6.2f} s   "
+            f"speed-up {off / on:.2f}x   runs on {[round(t, 2) for t in times['on']]} "
+            f"off {[round(t, 2) for t in times['off']]}"
+        )
 
 
 if __name__ == "__main__":

@@ -42,6 +42,21 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def deep_tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with 6 idle blocks after its 2: the same numbers, 4x the layers (a
+    target for which the tiny model is a perfect, cheaper draft)."""
+    path = tmp_path_factory.mktemp("gguf") / "deep-tiny.gguf"
+    return write_tiny_gguf(path, name="deep-tiny", idle_layers=6)
+
+
+@pytest.fixture(scope="session")
+def other_vocab_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model whose vocabulary has 200 more tokens: no draft model for the tiny one."""
+    path = tmp_path_factory.mktemp("gguf") / "other-vocab.gguf"
+    return write_tiny_gguf(path, name="other-vocab", extra_tokens=200)
+
+
+@pytest.fixture(scope="session")
 def starter_ggufs() -> dict[str, Path]:
     """The real starter models' GGUF files, by model name (assembled by `make test`)."""
     return {s.name: gguf_path(s) for s in STARTERS}

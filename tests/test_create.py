@@ -172,3 +172,21 @@ def test_file_names_must_be_go_valid_paths(store: Store, tiny_gguf: Path, filena
 def test_empty_file_digest_is_invalid_format(store: Store) -> None:
     with pytest.raises(InvalidRequest, match="invalid digest format"):
         list(create_from_request(store, "k", files={"0.gguf": ""}))
+
+
+def test_a_draft_model_is_a_draft_layer_inherited_and_checked(
+    store: Store, tiny_gguf: Path, deep_tiny_gguf: Path, other_vocab_gguf: Path
+) -> None:
+    create(store, "deep", f"FROM {deep_tiny_gguf}\nDRAFT {tiny_gguf}")
+    draft = store.get_model("deep").draft_path
+    assert draft is not None and draft.read_bytes() == tiny_gguf.read_bytes()
+    create(store, "child", "FROM deep\nSYSTEM hi")
+    assert store.get_model("child").draft_path == draft
+    with pytest.raises(InvalidRequest, match="the draft model must differ from the model"):
+        create(store, "self", f"FROM {tiny_gguf}\nDRAFT {tiny_gguf}")
+    with pytest.raises(InvalidRequest, match=r"draft 'nowhere\.gguf' not found"):
+        create(store, "x", f"FROM {tiny_gguf}\nDRAFT nowhere.gguf")
+    with pytest.raises(InvalidRequest, match="vocabulary does not match the model's: 460 tokens"):
+        create(store, "x", f"FROM deep\nDRAFT {other_vocab_gguf}")
+    with pytest.raises(ModelNotFound):
+        store.get_model("x")

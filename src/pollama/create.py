@@ -23,6 +23,7 @@ from pollama.modelfile import parse as parse_modelfile
 from pollama.modelfile import typed_parameters
 from pollama.store import Layer, Manifest, ModelName, Store, gojson, normalize_digest
 from pollama.store import manifest as mt
+from pollama.vocabulary import VocabFacts, draft_mismatch
 
 # Ollama's accepted quantization targets -> llama.cpp `llama_ftype` values.
 QUANTIZE_TYPES = {"F32": 0, "F16": 1, "BF16": 32, "Q8_0": 7, "Q4_K_S": 14, "Q4_K_M": 15, "Q4_K": 15}
@@ -43,6 +44,7 @@ class CreateSpec:
     from_: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     adapters: dict[str, str] = field(default_factory=dict)
+    drafts: dict[str, str] = field(default_factory=dict)  # a DRAFT model's file
     template: str | None = None
     system: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -66,12 +68,14 @@ def create_from_request(
     from_: str | None = None,
     files: dict[str, str] | None = None,
     adapters: dict[str, str] | None = None,
+    draft_files: dict[str, str] | None = None,
     template: str | None = None,
     system: str | None = None,
     parameters: dict[str, Any] | None = None,
     messages: list[dict[str, Any]] | None = None,
     license: str | list[str] | None = None,
     quantize: str | None = None,
+    draft_quantize: str | None = None,
     renderer: str = "",
     parser: str = "",
     requires: str = "",
@@ -82,13 +86,21 @@ def create_from_request(
     its real status rather than an error line in a stream that began with 200.
     """
     ModelName.parse(name)
-    for filename, digest in {**(files or {}), **(adapters or {})}.items():
+    for filename, digest in {**(files or {}), **(adapters or {}), **(draft_files or {})}.items():
         _check_file_name(filename)
         normalize_digest(digest)
+    if draft_quantize:  # Ollama's words: a GGUF draft is quantized before it is imported
+        raise InvalidRequest(
+            "draft quantization during create is only supported for safetensors imports; "
+            "quantize GGUF draft models with llama.cpp tools before importing"
+            if draft_files
+            else "--draft-quantize requires a DRAFT model"
+        )
     spec = CreateSpec(
         from_=from_ or None,
         files=dict(files or {}),
         adapters=dict(adapters or {}),
+        drafts=dict(draft_files or {}),
         template=template,
         system=system,
         parameters=dict(parameters or {}),
@@ -117,15 +129,16 @@ def create_from_modelfile(
     modelfile = parse_modelfile(text)
     spec = CreateSpec(quantize=quantize)
     params: list[tuple[str, str]] = []
+    targets = {"model": spec.files, "adapter": spec.adapters, "draft": spec.drafts}
     for command in modelfile.commands:
-        if command.name in ("model", "adapter"):
-            target = spec.files if command.name == "model" else spec.adapters
+        if command.name in targets:
+            target = targets[command.name]
             local = _local_path(command.args, base_dir)
             if local is None and command.name == "model":
                 spec.from_ = command.args
                 continue
             if local is None:
-                raise InvalidRequest(f"adapter {command.args!r} not found")
+                raise InvalidRequest(f"{command.name} {command.args!r} not found")
             yield "gathering model components"
             for path in _gguf_files(local):
                 if not is_gguf(path):  # checked first: nothing else is ever read or stored
@@ -146,7 +159,7 @@ def create_from_modelfile(
             setattr(spec, command.name, command.args)
         elif command.name == "requires":
             spec.requires = _semver(command.args)
-        elif command.name != "draft":
+        else:
             params.append((command.name, command.args))
     spec.parameters = typed_parameters(params)
     spec.check_base()
@@ -206,6 +219,8 @@ def _build(store: Store, name: str, spec: CreateSpec) -> Iterator[str]:
         for filename in sorted(spec.adapters):
             layer = _file_layer(store, filename, spec.adapters[filename])
             layers.append(Layer(mt.ADAPTER, layer.digest, layer.size, from_=filename))
+        if spec.drafts:
+            layers = _with_draft(store, layers, spec.drafts)
         held.update(layer.digest for layer in layers)
         if spec.quantize:
             layers = yield from _quantize_layers(store, layers, spec.quantize, created)
@@ -270,6 +285,37 @@ def _file_layer(store: Store, filename: str, digest: str) -> Layer:
         kind, mt.MODEL
     )
     return Layer(media, digest, path.stat().st_size, filename)
+
+
+def _with_draft(store: Store, layers: list[Layer], drafts: dict[str, str]) -> list[Layer]:
+    """The layers with the DRAFT model's in place of any the base had, once its vocabulary
+    is known to be the model's (`vocabulary.py`)."""
+    if len(drafts) > 1:
+        raise InvalidRequest("only one draft model is currently supported")
+    ((filename, digest),) = drafts.items()
+    layer = _file_layer(store, filename, digest)
+    models = [x for x in layers if x.media_type == mt.MODEL]
+    if models and models[0].digest == layer.digest:
+        raise InvalidRequest("the draft model must differ from the model")
+    if models:
+        target = _vocab_facts(store.blob_path(models[0].digest))
+        reason = draft_mismatch(target, _vocab_facts(store.blob_path(layer.digest)))
+        if reason is not None:
+            raise InvalidRequest(reason)
+    draft = Layer(mt.DRAFT, layer.digest, layer.size, from_=filename)
+    return [x for x in layers if x.media_type != mt.DRAFT] + [draft]
+
+
+def _vocab_facts(path: Path) -> VocabFacts:
+    """A GGUF's vocabulary, as its header states it."""
+    meta = read_gguf(path, full_arrays=True).metadata
+    tokens = meta.get("tokenizer.ggml.tokens")
+    return VocabFacts(
+        kind=str(meta.get("tokenizer.ggml.model", "")),
+        bos=meta.get("tokenizer.ggml.bos_token_id"),
+        eos=meta.get("tokenizer.ggml.eos_token_id"),
+        tokens=tokens if isinstance(tokens, list) else [],
+    )
 
 
 def _quantize_layers(

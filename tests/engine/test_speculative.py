@@ -111,30 +111,38 @@ def _homogeneity_p(first: Counter[tuple[int, ...]], second: Counter[tuple[int, .
     return _chi2_sf(statistic, df)
 
 
-async def test_sampled_text_follows_the_same_distribution(runner: ProcessRunner) -> None:
-    """Three tokens sampled after text that loops (the model's own greedy output), so drafts
-    are proposed and both kept and rejected: their joint distribution must not depend on
-    drafting. Different seeds on each side: equal seeds would make equal draws."""
-    greedy = CompletionRequest(PROMPT, SamplingOptions(temperature=0.0, num_predict=48))
-    looping = [chunk async for chunk in runner.completion(greedy)][-1].tokens
+async def assert_sampling_keeps_the_distribution(
+    runner: ProcessRunner, context_tokens: int, draft: int
+) -> None:
+    """Three tokens sampled after the model's greedy continuation of PROMPT
+    (`context_tokens` long) with drafts, and without: drafts must be both kept and rejected,
+    and the tokens' joint distribution must not depend on drafting. Different seeds on each
+    side: equal seeds would make equal draws."""
+    greedy = CompletionRequest(PROMPT, SamplingOptions(temperature=0.0, num_predict=context_tokens))
+    context = tuple([chunk async for chunk in runner.completion(greedy)][-1].tokens or ())
 
     async def sample(seeds: range, draft: int) -> Counter[tuple[int, ...]]:
         options = SamplingOptions(
             temperature=0.05, top_k=40, top_p=1.0, num_predict=3, seed=0, draft_num_predict=draft
         )
         requests = [
-            CompletionRequest("", dataclasses.replace(options, seed=s), context=tuple(looping))
+            CompletionRequest("", dataclasses.replace(options, seed=s), context=context)
             for s in seeds
         ]
         return Counter(await asyncio.gather(*(_reply_tokens(runner, r) for r in requests)))
 
     before = await _drafts(runner)
-    drafted = await sample(range(0, 400), 16)
+    drafted = await sample(range(0, 400), draft)
     after = await _drafts(runner)
     plain = await sample(range(1000, 1400), 0)
     sent, kept = after[0] - before[0], after[1] - before[1]
     assert sent > kept > 0  # drafts were both kept and rejected
     assert _homogeneity_p(drafted, plain) > 1e-3
+
+
+async def test_sampled_text_follows_the_same_distribution(runner: ProcessRunner) -> None:
+    """After text that loops (the model's own greedy output), so lookups find drafts."""
+    await assert_sampling_keeps_the_distribution(runner, 48, 16)
 
 
 def test_the_chi2_tail_matches_known_values() -> None:

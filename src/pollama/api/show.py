@@ -117,6 +117,8 @@ def to_modelfile(model: Model, template: str) -> Modelfile:
     a TEMPLATE: Ollama's models always have one, `{{ .Prompt }}` at least)."""
     commands = [Command("model", str(model.model_path or ""))]
     commands += [Command("adapter", str(p)) for p in model.adapters]
+    if model.draft_path is not None:
+        commands.append(Command("draft", str(model.draft_path)))
     commands += [Command("model", str(p)) for p in model.projectors]
     commands.append(Command("template", template))
     if model.system:

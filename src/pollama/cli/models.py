@@ -167,9 +167,12 @@ def remove(models: tuple[str, ...]) -> None:
     "-f", "--file", "file", default=None, help='Name of the Modelfile (default "Modelfile")'
 )
 @click.option("-q", "--quantize", default=None, help="Quantize model to this level (e.g. q4_K_M)")
+@click.option("--draft-quantize", default=None, help="Quantize the draft model to this level")
 @click.option("--insecure", is_flag=True, help="Use an insecure registry to pull a FROM model")
 @reports_errors
-def create(model: str, file: str | None, quantize: str | None, insecure: bool) -> None:
+def create(
+    model: str, file: str | None, quantize: str | None, draft_quantize: str | None, insecure: bool
+) -> None:
     """Create a model"""
     path = Path(file or "Modelfile")
     if path.exists():
@@ -184,6 +187,10 @@ def create(model: str, file: str | None, quantize: str | None, insecure: bool) -
         body["model"] = model
         if quantize:
             body["quantize"] = quantize
+        if draft_quantize:
+            if "draft_files" not in body:
+                raise ClientError("--draft-quantize requires a DRAFT model")
+            body["draft_quantize"] = draft_quantize
         if insecure:
             body["insecure"] = True
         # A FROM model that is not here is pulled by the server, inside this stream.
@@ -195,9 +202,9 @@ def _create_request(
 ) -> dict[str, Any]:
     """The JSON create form of a Modelfile, as Ollama's `Modelfile.CreateRequest` builds it.
 
-    A FROM or ADAPTER that names an existing file or folder (relative to the Modelfile's
-    folder) is uploaded as blobs and sent as `files`/`adapters`; any other FROM is a model
-    name, sent as `from`.
+    A FROM, ADAPTER or DRAFT that names an existing file or folder (relative to the
+    Modelfile's folder) is uploaded as blobs and sent as `files`/`adapters`/`draft_files`;
+    any other FROM is a model name, sent as `from`.
     """
     from pollama.modelfile import ModelfileError, parse  # only `create` needs the parser
 
@@ -208,10 +215,10 @@ def _create_request(
     body: dict[str, Any] = {}
     for command in modelfile.commands:
         name, args = command.name, command.args
-        if name in {"model", "adapter"}:
+        if name in {"model", "adapter", "draft"}:
             local = _local_path(args, base_dir)
-            key = "files" if name == "model" else "adapters"
-            if local is None and name == "adapter":
+            key = {"model": "files", "adapter": "adapters", "draft": "draft_files"}[name]
+            if local is None and name != "model":
                 raise ClientError(f"stat {base_dir / args}: no such file or directory")
             if local is None:
                 body["from"] = args

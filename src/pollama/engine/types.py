@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 DoneReason = Literal["stop", "length", "load", "unload"]
-# The most tokens a step drafts by prompt lookup (Ollama's option; 0 turns drafting off).
+# The most tokens a step drafts, by prompt lookup or with a DRAFT model (Ollama's option;
+# 0 turns drafting off).
 DRAFT_NUM_PREDICT = 16
 
 
@@ -65,8 +66,8 @@ class SamplingOptions:
     draft_num_predict: int = DRAFT_NUM_PREDICT
 
 
-# Weights, adapters and projectors: what a runner holds (`LoadSpec.files`).
-ModelFiles = tuple[Path, tuple[Path, ...], tuple[Path, ...]]
+# Weights, adapters, projectors and draft model: what a runner holds (`LoadSpec.files`).
+ModelFiles = tuple[Path, tuple[Path, ...], tuple[Path, ...], Path | None]
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,12 @@ class LoadSpec:
     adapters: tuple[Path, ...] = ()
     projectors: tuple[Path, ...] = ()
     options: RunnerOptions = field(default_factory=RunnerOptions)
+    draft_path: Path | None = None  # a Modelfile DRAFT: the small model that drafts tokens
 
     @property
     def files(self) -> ModelFiles:
-        """Weights, adapters and projectors: what a runner holds, whichever model named it."""
-        return (self.model_path, self.adapters, self.projectors)
+        """What a runner holds, whichever model named it."""
+        return (self.model_path, self.adapters, self.projectors, self.draft_path)
 
 
 @dataclass(frozen=True)

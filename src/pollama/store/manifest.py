@@ -15,6 +15,7 @@ _IMAGE = "application/vnd.ollama.image."
 MODEL = _IMAGE + "model"
 PROJECTOR = _IMAGE + "projector"
 ADAPTER = _IMAGE + "adapter"
+DRAFT = _IMAGE + "draft"  # a small model of the same vocabulary, for speculative decoding
 TEMPLATE = _IMAGE + "template"
 PROMPT = _IMAGE + "prompt"  # legacy name of TEMPLATE
 SYSTEM = _IMAGE + "system"

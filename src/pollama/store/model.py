@@ -22,6 +22,7 @@ class Model:
     model_path: Path | None = None
     adapters: tuple[Path, ...] = ()
     projectors: tuple[Path, ...] = ()
+    draft_path: Path | None = None
     template: str | None = None
     system: str | None = None
     license: list[str] = field(default_factory=list)

@@ -192,6 +192,8 @@ class Store:
                 adapters.append(self.blob_path(layer.digest))
             elif kind == mt.PROJECTOR:
                 projectors.append(self.blob_path(layer.digest))
+            elif kind == mt.DRAFT:
+                fields["draft_path"] = self.blob_path(layer.digest)
             elif kind in (mt.TEMPLATE, mt.PROMPT):
                 fields["template"] = self._text(layer.digest)
             elif kind == mt.SYSTEM:

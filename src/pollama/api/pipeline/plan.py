@@ -59,5 +59,6 @@ def plan(model: Model, req: GenerationRequest) -> Plan:
         adapters=tuple(model.adapters),
         projectors=tuple(model.projectors),
         options=runner_options,
+        draft_path=model.draft_path,
     )
     return Plan(spec, sampling, grammar, parse_keep_alive(req.keep_alive))

@@ -42,6 +42,10 @@ class CreateRequest(RequestModel):
     files: dict[str, str] | None = None
     # Adapters maps LoRA adapter file names to blob digests.
     adapters: dict[str, str] | None = None
+    # DraftFiles maps a draft model's file name to its blob digest (Modelfile DRAFT).
+    draft_files: dict[str, str] | None = None
+    # DraftQuantize would quantize the draft model; refused for GGUF drafts, as Ollama does.
+    draft_quantize: str = ""
     template: str | None = None
     # License is a single license or a list of them.
     license: str | list[str] | None = None

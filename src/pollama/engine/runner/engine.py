@@ -17,11 +17,12 @@ import llama_cpp.llama_cpp as C
 
 from pollama.engine.runner import chunks
 from pollama.engine.runner.batch import Batch
+from pollama.engine.runner.draft_model import DraftModel, ModelDrafter
 from pollama.engine.runner.logprobs import LogprobReader, Pending
 from pollama.engine.runner.model import Vocab
 from pollama.engine.runner.sampling import build_sampler
 from pollama.engine.runner.slots import Job, Slot, choose_slot, fit_prompt
-from pollama.engine.runner.speculate import DecodeCost, Drafter, Proposal, plan
+from pollama.engine.runner.speculate import DecodeCost, Drafter, Proposal, Proposer, plan
 from pollama.engine.runner.text import OutputFilter
 from pollama.engine.types import CompletionRequest, RunnerOptions, SamplingOptions
 from pollama.errors import PollamaError
@@ -48,9 +49,15 @@ class Engine:
     """Slots, the shared batch and the step function."""
 
     def __init__(
-        self, model: C.llama_model_p, ctx: C.llama_context_p, vocab: Vocab, opts: RunnerOptions
+        self,
+        model: C.llama_model_p,
+        ctx: C.llama_context_p,
+        vocab: Vocab,
+        opts: RunnerOptions,
+        draft: DraftModel | None = None,
     ) -> None:
         self.model, self.ctx, self.vocab, self.opts = model, ctx, vocab, opts
+        self.draft = draft  # a Modelfile DRAFT model drafts instead of prompt lookup
         self.mem = C.llama_get_memory(ctx)
         self.can_shift = bool(C.llama_memory_can_shift(self.mem))
         self.slots = [Slot(seq_id=i) for i in range(opts.num_parallel)]
@@ -96,8 +103,6 @@ class Engine:
         job = Job(job_id, req, tokens, keep, limit, truncated, num_ctx, sampler)
         job.out = OutputFilter(req.sampling.stop)
         job.logprobs = Pending() if req.logprobs else None
-        if req.sampling.draft_num_predict > 0:
-            job.drafter = Drafter(tokens)
         self.waiting.append(job)
 
     def cancel(self, job_id: int) -> None:
@@ -139,6 +144,14 @@ class Engine:
         slot.job = job
         job.t_start = time.perf_counter_ns()
         job.sampler.accept_prompt(job.prompt)
+        if job.request.sampling.draft_num_predict > 0:
+            job.drafter = self._drafter(slot, job.prompt)
+
+    def _drafter(self, slot: Slot, prompt: list[int]) -> Proposer:
+        """The draft model's drafter for this slot, if there is one; else prompt lookup."""
+        if self.draft is None:
+            return Drafter(prompt)
+        return ModelDrafter(self.draft, slot.seq_id, prompt, self.cost, slot.seeded)
 
     # -- the step ---------------------------------------------------------------------------
 
@@ -457,4 +470,5 @@ class Engine:
             "slot_canonical_sizes": [s.canonical for s in self.slots],
             "recomputing": any(self._to_recompute(s) for s in self.slots),
             "draft_token_cost": self.cost.per_token(),
+            "draft_model": self.draft is not None,
         }

@@ -21,6 +21,7 @@ from typing import Any
 
 from pollama.engine.runner import model as native
 from pollama.engine.runner import protocol
+from pollama.engine.runner.draft_model import load_draft
 from pollama.engine.runner.embed import embed
 from pollama.engine.runner.engine import Engine, request_from_dict
 from pollama.engine.types import LoadSpec
@@ -67,14 +68,16 @@ class Server:
     def run(self) -> None:
         """Load, report, serve until end of stream."""
         opts = self.spec.options
+        draft_path = None if opts.embedding else self.spec.draft_path
         try:
             model, adapters = native.load_model(self.spec)
             ctx = native.new_context(model, opts, adapters)
+            draft = load_draft(self.spec, draft_path, model) if draft_path else None
         except PollamaError as exc:
             self.send([{"op": "load_error", "message": exc.message}])
             return
         vocab = native.Vocab(model)
-        self.engine = Engine(model, ctx, vocab, opts)
+        self.engine = Engine(model, ctx, vocab, opts, draft)
         meta = native.metadata(model, ctx, opts.embedding)
         self.send([{"op": "ready", "metadata": meta.__dict__}])
         threading.Thread(target=_reader, args=(self.sock, self.inbox), daemon=True).start()

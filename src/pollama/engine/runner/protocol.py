@@ -57,6 +57,7 @@ def spec_to_dict(spec: LoadSpec) -> dict[str, Any]:
     data["model_path"] = str(spec.model_path)
     data["adapters"] = [str(p) for p in spec.adapters]
     data["projectors"] = [str(p) for p in spec.projectors]
+    data["draft_path"] = str(spec.draft_path) if spec.draft_path else None
     return data
 
 
@@ -69,6 +70,7 @@ def spec_from_dict(data: dict[str, Any]) -> LoadSpec:
         adapters=tuple(Path(p) for p in data.get("adapters", ())),
         projectors=tuple(Path(p) for p in data.get("projectors", ())),
         options=RunnerOptions(**data.get("options", {})),
+        draft_path=Path(data["draft_path"]) if data.get("draft_path") else None,
     )
 
 

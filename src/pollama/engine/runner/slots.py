@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pollama.engine.runner.logprobs import Pending
 from pollama.engine.runner.sampling import SamplerChain
-from pollama.engine.runner.speculate import Drafter
+from pollama.engine.runner.speculate import Proposer
 from pollama.engine.runner.text import OutputFilter
 from pollama.engine.types import CompletionRequest
 from pollama.errors import InvalidRequest
@@ -29,7 +29,7 @@ class Job:
     truncated: int = 0
     num_ctx: int = 0  # the request's context, at most the runner's
     sampler: SamplerChain | None = None
-    drafter: Drafter | None = None  # prompt lookup, when the request speculates
+    drafter: Proposer | None = None  # prompt lookup or a draft model, when it speculates
     draft_tokens: int = 0
     draft_accepted: int = 0
     out: OutputFilter = field(default_factory=OutputFilter)

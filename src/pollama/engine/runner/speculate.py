@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 NGRAMS = (4, 3, 2)  # the longest match wins: it is the likeliest to continue alike
 COPY = 0  # the kind of a draft that continues a run the previous drafts matched
@@ -33,18 +34,65 @@ FORGET = 0.98
 MIN_PER_TOKEN, MAX_PER_TOKEN = 0.005, 1.0
 
 
-class Drafter:
+class Proposer(Protocol):
+    """What the engine asks of a request's drafter (prompt lookup, or `draft_model.py`)."""
+
+    unsent: tuple[int, int] | None
+
+    def propose(self, limit: int) -> tuple[int, list[int]]: ...
+
+    def acceptance(self, kind: int) -> float: ...
+
+    def append(self, token: int) -> None: ...
+
+    def verified(self, kind: int, drafted: int, accepted: int) -> None: ...
+
+
+class DraftScore:
+    """What a request has learned of its own drafts: per kind of draft, the chance that each
+    next draft token is accepted (also scored on proposals that were not sent)."""
+
+    __slots__ = ("_stats", "unsent")
+
+    def __init__(self, kinds: tuple[int, ...], shared: dict[int, list[float]] | None = None):
+        # Per kind: (decayed) tokens accepted, drafts rejected; `shared` when what is learned
+        # belongs to more than one request.
+        self._stats = {kind: [1.0, 1.0] for kind in kinds} if shared is None else shared
+        self.unsent: tuple[int, int] | None = None  # (kind, token) proposed but not drafted
+
+    def acceptance(self, kind: int) -> float:
+        """The estimated chance that each next draft token of this kind is accepted."""
+        accepted, rejected = self._stats[kind]
+        return accepted / (accepted + rejected)
+
+    def _learn(self, kind: int, accepted: int, rejected: bool) -> None:
+        stats = self._stats[kind]
+        stats[0] = stats[0] * DECAY + accepted
+        stats[1] = stats[1] * DECAY + rejected
+
+    def _score_unsent(self, token: int) -> None:
+        """`token` came next: score the proposal that was not sent against it."""
+        if self.unsent is not None:
+            kind, guess = self.unsent
+            self._learn(kind, 1 if guess == token else 0, guess != token)
+            self.unsent = None
+
+    def verified(self, kind: int, drafted: int, accepted: int) -> None:
+        """Learn from a draft of `drafted` tokens of which the first `accepted` were kept."""
+        self._learn(kind, accepted, accepted < drafted)
+
+
+class Drafter(DraftScore):
     """One request's text, indexed by n-gram, and what it has learned of its own drafts."""
 
-    __slots__ = ("_index", "_stats", "source", "source_kind", "tokens", "unsent")
+    __slots__ = ("_index", "source", "source_kind", "tokens")
 
     def __init__(self, prompt: list[int]) -> None:
+        super().__init__((COPY, *NGRAMS))
         self.tokens: list[int] = []
         self._index: dict[tuple[int, ...], int] = {}
         self.source: int | None = None  # where the text so far is being copied from
         self.source_kind = COPY
-        self._stats = {kind: [1.0, 1.0] for kind in (COPY, *NGRAMS)}  # accepted, rejected
-        self.unsent: tuple[int, int] | None = None  # (kind, token) proposed but not drafted
         for token in prompt:
             self._append(token)
 
@@ -58,10 +106,7 @@ class Drafter:
 
     def append(self, token: int) -> None:
         """`token` became part of the text: follow the copy, score an unsent proposal."""
-        if self.unsent is not None:
-            kind, guess = self.unsent
-            self._learn(kind, 1 if guess == token else 0, guess != token)
-            self.unsent = None
+        self._score_unsent(token)
         source = self.source
         if source is not None and source < len(self.tokens) and self.tokens[source] == token:
             self.source = source + 1
@@ -85,20 +130,6 @@ class Drafter:
                 return COPY, []
         start = self.source
         return self.source_kind, tokens[start : start + limit]
-
-    def acceptance(self, kind: int) -> float:
-        """The estimated chance that each next draft token of this kind is accepted."""
-        accepted, rejected = self._stats[kind]
-        return accepted / (accepted + rejected)
-
-    def _learn(self, kind: int, accepted: int, rejected: bool) -> None:
-        stats = self._stats[kind]
-        stats[0] = stats[0] * DECAY + accepted
-        stats[1] = stats[1] * DECAY + rejected
-
-    def verified(self, kind: int, drafted: int, accepted: int) -> None:
-        """Learn from a draft of `drafted` tokens of which the first `accepted` were kept."""
-        self._learn(kind, accepted, accepted < drafted)
 
 
 class DecodeCost:
@@ -145,22 +176,35 @@ class DecodeCost:
         self._py = self._py * FORGET + passes * seconds
         self._ty = self._ty * FORGET + tokens * seconds
 
-    def per_token(self) -> float:
-        """A token's cost in passes: the least-squares fit, held near the prior by a penalty
-        on b - prior*a worth a few steps, so a run of identical batches (or a noisy step on
-        a busy machine) cannot carry it off."""
+    def _fit(self) -> tuple[float, float] | None:
+        """(seconds per pass, seconds per token) by least squares, held near the prior by a
+        penalty on b - prior*a worth a few steps, so a run of identical batches (or a noisy
+        step on a busy machine) cannot carry it off; None before there is a fit."""
         r, w = self.prior, PRIOR_WEIGHT
         m11 = self._pp + w * r * r
         m12 = self._pt - w * r
         m22 = self._tt + w
         det = m11 * m22 - m12 * m12
         if det <= 0:
-            return r
+            return None
         a = (self._py * m22 - self._ty * m12) / det
         b = (m11 * self._ty - m12 * self._py) / det
+        return a, b
+
+    def per_token(self) -> float:
+        """A token's cost in passes."""
+        fit = self._fit()
+        if fit is None:
+            return self.prior
+        a, b = fit
         if a <= 0:
             return MAX_PER_TOKEN
         return min(MAX_PER_TOKEN, max(MIN_PER_TOKEN, b / a))
+
+    def pass_seconds(self) -> float | None:
+        """What one forward pass takes, as measured; None before any decode was timed."""
+        fit = self._fit()
+        return fit[0] if fit is not None and fit[0] > 0 and self._pp > 0 else None
 
     def estimate(self, counts: list[int], per_token: float) -> float:
         """The cost of a batch, in passes."""
