@@ -130,4 +130,5 @@ class EmbeddingService:
             adapters=model.adapters,
             projectors=model.projectors,
             options=dataclasses.replace(opts, embedding=True),
+            draft_path=model.draft_path,  # not loaded to embed; named so ps shows one model
         )
