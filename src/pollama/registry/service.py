@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from pollama import config
 from pollama.registry.auth import Authenticator, Credentials, CredentialStore
 from pollama.registry.client import RegistryClient
@@ -45,22 +43,19 @@ class Registry:
         *,
         key_path: Path,
         credentials: CredentialStore,
-        transport: httpx.AsyncBaseTransport | None = None,
         settings: RegistrySettings | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or RegistrySettings()
         self.key = SigningKey(key_path)
         self.client = RegistryClient(
-            Authenticator(credentials, self.key), transport=transport, stall_s=self.settings.stall_s
+            Authenticator(credentials, self.key), stall_s=self.settings.stall_s
         )
         self.transfers = Transfers()
         self.throttle = Throttle(self.settings.max_download_speed)
 
     @classmethod
-    def from_config(
-        cls, store: Store, transport: httpx.AsyncBaseTransport | None = None
-    ) -> Registry:
+    def from_config(cls, store: Store) -> Registry:
         """The registry of `pollama serve`: keys, credentials and speed from the environment."""
         username, password, token = config.registry_credentials()
         fallback = Credentials(username, password, token) if username or token else None
@@ -68,7 +63,6 @@ class Registry:
             store,
             key_path=config.signing_key_path(),
             credentials=CredentialStore(config.docker_config_path(), fallback),
-            transport=transport,
             settings=RegistrySettings(max_download_speed=config.max_download_speed()),
         )
 
@@ -92,4 +86,5 @@ class Registry:
         )
 
     async def aclose(self) -> None:
+        await self.transfers.aclose()  # their threads read through the client
         await self.client.aclose()

@@ -64,6 +64,13 @@ class Transfers:
                 log.info("nobody waits for %s any more: stopping, its partial kept", digest)
                 shared.task.cancel()
 
+    async def aclose(self) -> None:
+        """Call off every download and wait for each to save its partial."""
+        tasks = [shared.task for shared in self._active.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _finished(self, digest: str, shared: _Shared) -> None:
         if self._active.get(digest) is shared:
             del self._active[digest]
