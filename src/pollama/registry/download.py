@@ -15,8 +15,8 @@
    row that brought nothing, waiting `backoff_s * 2**try` (capped at 30 s) between them.
 4. Verify: the whole file's sha256 must equal the digest, or the partial is removed and the
    pull fails with Ollama's `digest mismatch` error; only then is it renamed into place.
-   The bytes that arrive in order from the start are hashed as they are written, so only
-   the rest is read back (nothing, for a blob fetched in one part).
+   The hash runs on from the start as bytes are written (see `_Prefix`), so little or
+   nothing is left to read back.
 """
 
 from __future__ import annotations
@@ -49,7 +49,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SAVE_EVERY_S = 1.0
+# A save is also due once this much was written since the last: the flush then keeps the
+# disk writing while bytes arrive, rather than leaving it all to the end (as a copy's fsync).
+_SAVE_EVERY_BYTES = 32 << 20
 _WRITE_RUN = 1 << 20
+_HASH_RUN = 4 << 20
 _MAX_BACKOFF_S = 30.0
 
 
@@ -89,9 +93,9 @@ class BlobDownload:
         self.throttle = throttle
         self.settings = settings
         self.parts: list[Part] = []
-        # The sha256 of the blob's first `hashed` bytes, fed as they are written in order, so
-        # verifying after the download reads only what lies beyond (nothing, for one part).
-        self.prefix = _Prefix()
+        # The sha256 of the blob's first `hashed` bytes, carried on as they are written, so
+        # verifying after the download reads only what was left behind (mostly nothing).
+        self.prefix = _Prefix(self.parts)
         # The receiving threads, one per stream: they block on the network for as long as a
         # part lasts, so they get threads of their own rather than the loop's shared ones.
         self._pool = ThreadPoolExecutor(settings.max_streams, thread_name_prefix="pull")
@@ -114,7 +118,7 @@ class BlobDownload:
             await off_loop(partials.start, self.digest, parts)
         else:
             log.info("resuming %s at %d of %d bytes", self.digest, _sum(parts), self.total)
-        self.parts = parts
+        self.parts.extend(parts)
         fd = await off_loop(os.open, partials.data_path(self.digest), os.O_RDWR)
         streams = asyncio.Semaphore(self.settings.max_streams)
         tasks = [asyncio.create_task(self._fetch(fd, p, streams)) for p in parts if not p.done]
@@ -231,6 +235,7 @@ class _PartWriter:
         self.prefix = prefix
         self.buffer = bytearray()
         self.saved_at = time.monotonic()
+        self.saved = part.completed
         self.saving: threading.Thread | None = None
 
     @property
@@ -241,8 +246,9 @@ class _PartWriter:
         self.buffer += chunk
         if len(self.buffer) >= _WRITE_RUN:
             self._write()
-        if time.monotonic() - self.saved_at >= SAVE_EVERY_S and not self._still_saving():
-            self.saved_at = time.monotonic()
+        due = self.part.completed - self.saved >= _SAVE_EVERY_BYTES
+        if (due or time.monotonic() - self.saved_at >= SAVE_EVERY_S) and not self._still_saving():
+            self.saved_at, self.saved = time.monotonic(), self.part.completed
             self.saving = threading.Thread(target=self._save, args=(self.part.completed,))
             self.saving.start()
 
@@ -257,15 +263,15 @@ class _PartWriter:
         return self.saving is not None and self.saving.is_alive()
 
     def _write(self) -> None:
-        """Write the buffer where the part's bytes end, then count them."""
+        """Write the buffer where the part's bytes end, count them, then hash on."""
         data, self.buffer = self.buffer, bytearray()
         offset = self.part.offset + self.part.completed
-        self.prefix.feed(data, offset)
         view = memoryview(data)
         while view:
             written = os.pwrite(self.fd, view, offset)
             view, offset = view[written:], offset + written
         self.part.completed += len(data)
+        self.prefix.advance(self.fd, data, offset - len(data))
 
     def _save(self, completed: int) -> None:
         """Flush the bytes, then record the `completed` written before the flush began:
@@ -295,18 +301,42 @@ async def off_loop(
 
 
 class _Prefix:
-    """A running sha256 of a blob's leading bytes, for bytes that arrive in order."""
+    """A running sha256 of a blob's leading bytes, carried on as the parts arrive.
 
-    def __init__(self) -> None:
+    The thread that writes the bytes continuing the prefix hashes them from memory, then
+    reads on from the file through whatever the following parts have already written, so a
+    blob in several parts is mostly hashed while it downloads, not after. Another thread
+    that finds the hash busy leaves its bytes to the one hashing, which reads them back.
+    """
+
+    def __init__(self, parts: list[Part]) -> None:
+        self.parts = parts
         self.hasher = hashlib.sha256()
         self.hashed = 0
         self._lock = threading.Lock()  # parts write from several worker threads
 
-    def feed(self, data: bytes, offset: int) -> None:
-        with self._lock:
-            if offset == self.hashed:  # only the run that continues the prefix
+    def advance(self, fd: int, data: bytearray, offset: int) -> None:
+        """`data` was just written at `offset`: hash it if it continues the prefix, then
+        what the file holds beyond."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if offset == self.hashed:
                 self.hasher.update(data)
                 self.hashed += len(data)
+            while (ready := self._written_from(self.hashed)) > 0:
+                run = os.pread(fd, min(ready, _HASH_RUN), self.hashed)
+                self.hasher.update(run)
+                self.hashed += len(run)
+        finally:
+            self._lock.release()
+
+    def _written_from(self, offset: int) -> int:
+        """How many bytes from `offset` on are written, within the part that holds it."""
+        for part in self.parts:
+            if part.offset <= offset < part.offset + part.size:
+                return part.offset + part.completed - offset
+        return 0
 
     def finish(self, path: Path) -> str:
         """`sha256:<hex>` of the whole file: the prefix, then the rest read from disk."""
