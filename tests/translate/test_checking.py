@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_lost_tags_and_ignored_glossary_terms_are_problems() -> None:
 
 def test_a_batch_schema_requires_exactly_one_string_per_cue() -> None:
     batch = Batch((_unit("One.", key="1.1"), _unit("Two.", key="2.1")))
-    assert batch.schema == {
+    assert batch.schema(EN) == {
         "type": "object",
         "properties": {"1": {"type": "string"}, "2": {"type": "string"}},
         "required": ["1", "2"],
@@ -84,3 +85,14 @@ def test_glossary_terms_are_given_already_translated_and_listed() -> None:
 def test_a_glossary_line_without_a_translation_is_refused_with_its_line_number() -> None:
     with pytest.raises(TranslateError, match="line 2"):
         Glossary.parse("Anna = 安娜\nVienna\n", "terms.txt")
+
+
+def test_a_schema_into_another_script_makes_each_line_begin_in_that_script() -> None:
+    batch = Batch((_unit("One.", key="1.1"),))
+    line = batch.schema(ZH)["properties"]["1"]
+    assert "pattern" not in batch.schema(FR)["properties"]["1"]
+    pattern = re.compile(line["pattern"])
+    for good in ["一。", "{1}很晚了{2}。", "3 欧元", "「你好」Anna", "[门砰地关上]"]:
+        assert pattern.match(good), good
+    for bad in ["One.", "Anna 你好", "", "3 euros", '你"好', "你\\n好", "你\n好"]:
+        assert not pattern.match(bad), bad

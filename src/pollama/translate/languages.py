@@ -4,29 +4,50 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Each script's letters, as the body of a regular-expression character class.
 _SCRIPTS = {
-    "han": re.compile(f"[{_HAN}]"),
-    "japanese": re.compile(f"[{_HAN}\u3040-\u30ff]"),
-    "hangul": re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"),
-    "cyrillic": re.compile(r"[\u0400-\u04ff]"),
-    "greek": re.compile(r"[\u0370-\u03ff]"),
-    "arabic": re.compile(r"[\u0600-\u06ff]"),
-    "hebrew": re.compile(r"[\u0590-\u05ff]"),
-    "devanagari": re.compile(r"[\u0900-\u097f]"),
-    "thai": re.compile(r"[\u0e00-\u0e7f]"),
+    "han": _HAN,
+    "japanese": _HAN + "\u3040-\u30ff",
+    "hangul": "\uac00-\ud7af\u1100-\u11ff",
+    "cyrillic": "\u0400-\u04ff",
+    "greek": "\u0370-\u03ff",
+    "arabic": "\u0600-\u06ff",
+    "hebrew": "\u0590-\u05ff",
+    "devanagari": "\u0900-\u097f",
+    "thai": "\u0e00-\u0e7f",
 }
-_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+_LATIN = "A-Za-z\u00c0-\u024f"
+# What a JSON string in a grammar may hold unescaped: no quote, backslash or control character.
+_UNESCAPED = r'"\\\x00-\x1f'
+_LATIN_WORD = re.compile(f"[{_LATIN}]+")
 
 
 @dataclass(frozen=True)
 class Language:
-    """A language: its code, its English name, and its script's letters (None: Latin)."""
+    """A language: its code, its English name, and its script's letters as a character
+    class body (None: Latin)."""
 
     code: str
     name: str
-    script: re.Pattern[str] | None = None
+    letters: str | None = None
+
+    @cached_property
+    def script(self) -> re.Pattern[str] | None:
+        return None if self.letters is None else re.compile(f"[{self.letters}]")
+
+    @property
+    def answer_pattern(self) -> str | None:
+        """A JSON schema `pattern` for a line written in this language's script: its first
+        letter is one of the script's (digits, punctuation and placeholders may come first).
+        Constrained decoding then cannot hand a line back in a Latin-script source. None for
+        a Latin-script language, where no pattern can tell the languages apart."""
+        if self.letters is None:
+            return None
+        lead = f"[^{_UNESCAPED}{_LATIN}{self.letters}]*"
+        return f"^{lead}[{self.letters}][^{_UNESCAPED}]*$"
 
     def is_written_in(self, text: str) -> bool:
         """Whether `text` reads as this language's script: for a non-Latin script, at least

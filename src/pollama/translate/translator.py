@@ -185,7 +185,7 @@ class Translator:
                     content=user_prompt(self._target, self.settings.glossary, batch),
                 ),
             ],
-            format=batch.schema,
+            format=batch.schema(self._target),
             stream=False,
             options={
                 # Greedy first; a retry samples, or it would get the same answer again.
