@@ -94,5 +94,5 @@ def test_a_schema_into_another_script_makes_each_line_begin_in_that_script() -> 
     pattern = re.compile(line["pattern"])
     for good in ["一。", "{1}很晚了{2}。", "3 欧元", "「你好」Anna", "[门砰地关上]"]:
         assert pattern.match(good), good
-    for bad in ["One.", "Anna 你好", "", "3 euros", '你"好', "你\\n好", "你\n好"]:
+    for bad in ["One.", "Anna 你好", "", "3 euros", '你"好', "你\\n好", "你\n好", "好。”}..."]:
         assert not pattern.match(bad), bad

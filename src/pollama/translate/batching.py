@@ -18,13 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pollama.translate.checking import longest_answer
 from pollama.translate.glossary import Glossary
 from pollama.translate.languages import Language
 from pollama.translate.units import PLACEHOLDER, Unit
 
-# Tokens to allow a batch: braces, then per part its key and quotes and at most a token per
-# character of its longest answer. Translations need far fewer; this only bounds a batch.
+# Tokens to allow a batch: braces, then per part its key and quotes and a token per character
+# of its source. A translation needs about half that (a token holds 3-4 letters of English
+# and 1-2 Chinese characters), so the bound only cuts off a model that loops, which would
+# otherwise run on for hundreds of tokens; an answer cut short is asked again.
 _TOKENS_PER_PART = 8
 _TOKENS_OVERHEAD = 16
 
@@ -59,7 +60,7 @@ class Batch:
 
     @property
     def max_tokens(self) -> int:
-        return _TOKENS_OVERHEAD + sum(_TOKENS_PER_PART + longest_answer(u) for u in self.units)
+        return _TOKENS_OVERHEAD + sum(_TOKENS_PER_PART + len(u.source) for u in self.units)
 
     def answers(self, content: str) -> dict[str, str]:
         """The answer's translation of each part, by unit key (missing or bad ones left out).

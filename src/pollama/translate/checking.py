@@ -24,8 +24,8 @@ def _words(text: str) -> str:
 
 
 def longest_answer(unit: Unit) -> int:
-    """The most characters an answer to `unit` may have: the schema's `maxLength`, so a model
-    that loops is cut off by the grammar; the check below stands for servers that ignore it."""
+    """The most characters an answer to `unit` may have before it reads as a model looping or
+    explaining rather than translating."""
     return _LENGTH_FACTOR * len(unit.source) + _LENGTH_SLACK
 
 

@@ -22,6 +22,9 @@ _SCRIPTS = {
 _LATIN = "A-Za-z\u00c0-\u024f"
 # What a JSON string in a grammar may hold unescaped: no quote, backslash or control character.
 _UNESCAPED = r'"\\\x00-\x1f'
+# Braces only as a placeholder's: a stray `}` is how a small model that lost track of the
+# JSON "closes" it inside a string and then runs on.
+_PLACEHOLDER = r"\{[0-9]+\}"
 _LATIN_WORD = re.compile(f"[{_LATIN}]+")
 
 
@@ -46,8 +49,9 @@ class Language:
         a Latin-script language, where no pattern can tell the languages apart."""
         if self.letters is None:
             return None
-        lead = f"[^{_UNESCAPED}{_LATIN}{self.letters}]*"
-        return f"^{lead}[{self.letters}][^{_UNESCAPED}]*$"
+        lead = f"([^{_UNESCAPED}{{}}{_LATIN}{self.letters}]|{_PLACEHOLDER})*"
+        rest = f"([^{_UNESCAPED}{{}}]|{_PLACEHOLDER})*"
+        return f"^{lead}[{self.letters}]{rest}$"
 
     def is_written_in(self, text: str) -> bool:
         """Whether `text` reads as this language's script: for a non-Latin script, at least
