@@ -131,21 +131,37 @@ def main() -> None:
         run(client, args.threads, args.rounds)
 
 
+def drafts(client: httpx.Client) -> tuple[float, float]:
+    """The server's draft tokens sent and accepted so far, from `/metrics`."""
+    counts = {"sent": 0.0, "accepted": 0.0}
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("pollama_speculative_draft_tokens_total"):
+            counts["sent"] += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("pollama_speculative_draft_accepted_tokens_total"):
+            counts["accepted"] += float(line.rsplit(" ", 1)[1])
+    return counts["sent"], counts["accepted"]
+
+
 def run(client: httpx.Client, threads: int, rounds: int) -> None:
     """Both workloads, the sides alternated; a line of medians and ratio for each."""
     chat(client, "Hi", 2, None, -1, threads)  # loads the model
     n = 0
     for name, (prompt, tokens) in WORKLOADS.items():
         times: dict[str, list[float]] = {"on": [], "off": []}
-        for _ in range(rounds):
-            for side, draft in (("on", None), ("off", 0)):
+        before = drafts(client)
+        for r in range(rounds):
+            sides = [("on", None), ("off", 0)][:: 1 if r % 2 == 0 else -1]
+            for side, draft in sides:
                 n += 1
                 times[side].append(chat(client, prompt, tokens, draft, n, threads))
+        sent, accepted = (a - b for a, b in zip(drafts(client), before, strict=True))
         on, off = statistics.median(times["on"]), statistics.median(times["off"])
         print(
             f"{name:10}  drafts on {on:6.2f} s   off {off:6.2f} s   "
             f"speed-up {off / on:.2f}x   runs on {[round(t, 2) for t in times['on']]} "
-            f"off {[round(t, 2) for t in times['off']]}"
+            f"off {[round(t, 2) for t in times['off']]}   "
+            f"drafted {sent:.0f}, accepted {accepted:.0f}",
+            flush=True,
         )
 
 
