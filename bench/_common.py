@@ -1,4 +1,5 @@
-"""What the benchmarks share: a `pollama serve` over a temporary store holding one model."""
+"""What the benchmarks share: a `pollama serve` over a temporary store holding one model, and
+the bare `llama_cpp.Llama` reference they are set against."""
 
 from __future__ import annotations
 
@@ -13,11 +14,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from llama_cpp import Llama
 
 from pollama.create import create_from_modelfile
 from pollama.store import Store
 
 MODEL = "bench:latest"
+PROMPT = "Write a long story about a robot who learns to paint. Once upon a time"
+
+
+def bare_llama(model: Path, threads: int, n_ctx: int = 2048) -> Llama:
+    """The reference engine: bare llama-cpp-python on `model` with the same threads."""
+    return Llama(str(model), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+
+
+def bare_decode(llm: Llama, tokens: int) -> float:
+    """Decode tok/s of bare llama-cpp-python, streaming greedy, first token excluded."""
+    llm.reset()
+    stamps = [
+        time.perf_counter()
+        for _ in llm.create_completion(PROMPT, max_tokens=tokens, temperature=0.0, stream=True)
+    ]
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
 def _free_port() -> int:

@@ -25,11 +25,10 @@ import httpx
 from llama_cpp import Llama
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import MODEL, server
+from _common import MODEL, PROMPT, bare_llama, server
 
 from pollama.starters import STARTERS, gguf_path
 
-PROMPT = "Write a long story about a robot who learns to paint. Once upon a time"
 NUM_CTX = 2048
 
 
@@ -83,13 +82,7 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=None, help="OLLAMA_NUM_PARALLEL")
     args = parser.parse_args()
 
-    llm = Llama(
-        str(args.model),
-        n_ctx=NUM_CTX,
-        n_threads=args.threads,
-        n_threads_batch=args.threads,
-        verbose=False,
-    )
+    llm = bare_llama(args.model, args.threads, NUM_CTX)
     served: list[tuple[float, float]] = []
     local: list[tuple[float, float]] = []
     env = {"OLLAMA_NUM_PARALLEL": str(args.parallel)} if args.parallel else {}

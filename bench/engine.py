@@ -12,26 +12,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from llama_cpp import Llama
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import PROMPT, bare_decode, bare_llama
 
 from pollama.engine.runner import ProcessRunner, spawn_runner
 from pollama.engine.types import CompletionRequest, LoadSpec, RunnerOptions, SamplingOptions
 from pollama.starters import STARTERS, gguf_path
-
-PROMPT = "Write a long story about a robot who learns to paint. Once upon a time"
-
-
-def bare_decode(llm: Llama, tokens: int) -> float:
-    """Decode tok/s of bare llama-cpp-python, streaming greedy, first token excluded."""
-    llm.reset()
-    stamps = [
-        time.perf_counter()
-        for _ in llm.create_completion(PROMPT, max_tokens=tokens, temperature=0.0, stream=True)
-    ]
-    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
 async def _stream(runner: ProcessRunner, tokens: int, seed: int) -> list[float]:
@@ -59,13 +49,7 @@ async def aggregate(runner: ProcessRunner, tokens: int, streams: int) -> float:
 
 async def run(args: argparse.Namespace) -> None:
     """Alternate the engines for `rounds` rounds and print medians and ratios."""
-    llm = Llama(
-        str(args.model),
-        n_ctx=2048,
-        n_threads=args.threads,
-        n_threads_batch=args.threads,
-        verbose=False,
-    )
+    llm = bare_llama(args.model, args.threads)
 
     def options(parallel: int) -> RunnerOptions:
         return RunnerOptions(num_ctx=1024, num_thread=args.threads, num_parallel=parallel)

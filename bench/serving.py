@@ -26,12 +26,10 @@ import httpx
 from llama_cpp import Llama
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import MODEL, server
+from _common import MODEL, PROMPT, server
 
 from pollama.engine.runner.launch import RESTOCK_DELAY_S
 from pollama.starters import STARTERS, gguf_path
-
-PROMPT = "Write a long story about a robot who learns to paint. Once upon a time"
 
 
 async def _stream(client: httpx.AsyncClient, prompt: str, tokens: int, threads: int) -> list[float]:

@@ -18,31 +18,19 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from llama_cpp import Llama
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import MODEL, server
+from _common import MODEL, bare_decode, bare_llama, server
 
 from pollama.starters import STARTERS, gguf_path
 from pollama.translate import Settings, read_document, translate_text
 from pollama.translate.units import has_words
 
+BARE_TOKENS = 96
 SRT = Path(__file__).parents[1] / "tests" / "translate" / "data" / "night_train.srt"
-PROMPT = "Write a long story about a robot who learns to paint. Once upon a time"
-
-
-def bare_decode(llm: Llama, tokens: int = 96) -> float:
-    """Single-stream greedy decode tok/s after the first token."""
-    stamps: list[float] = []
-    for chunk in llm.create_completion(
-        PROMPT, max_tokens=tokens, temperature=0.0, top_k=1, seed=0, stream=True
-    ):
-        if chunk["choices"][0]["text"]:
-            stamps.append(time.perf_counter())
-    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
 def text_tokens(llm: Llama, source: str, output: str) -> int:
@@ -69,17 +57,11 @@ def main() -> None:
     parser.add_argument("--cues", type=int, default=110, help="translate the first N cues")
     args = parser.parse_args()
 
-    llm = Llama(
-        str(args.model),
-        n_ctx=2048,
-        n_threads=args.threads,
-        n_threads_batch=args.threads,
-        verbose=False,
-    )
+    llm = bare_llama(args.model, args.threads)
     source = first_cues(SRT.read_text(encoding="utf-8"), args.cues)
     cues = len(read_document(source, "srt").cues)
     rows = []
-    bare = [bare_decode(llm)]
+    bare = [bare_decode(llm, BARE_TOKENS)]
     with server(args.model, OLLAMA_NUM_PARALLEL="4") as url:
         translate_text(
             "1\n00:00:01,000 --> 00:00:02,000\nHello.\n",
@@ -92,7 +74,7 @@ def main() -> None:
                 source, "srt", Settings(model=MODEL, parallel=parallel), base_url=url
             )
             rows.append((parallel, result, text_tokens(llm, source, result.text)))
-            bare.append(bare_decode(llm))
+            bare.append(bare_decode(llm, BARE_TOKENS))
     raw = statistics.median(bare)
     print(
         f"model {args.model.name}, {args.threads} threads, {cues} cues, "
