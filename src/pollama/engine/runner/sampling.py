@@ -78,23 +78,33 @@ class SamplerChain:
     this way too, which shifts its distribution; pollama keeps sampled draws exact).
     """
 
-    __slots__ = ("_everything", "_one", "chain", "draw", "grammar", "greedy", "penalties")
-    __slots__ += ("repeat_last_n",)
+    __slots__ = (
+        "_everything",
+        "_one",
+        "chain",
+        "draw",
+        "grammar",
+        "greedy",
+        "penalties",
+        "repeat_last_n",
+    )
 
     def __init__(
         self,
         chain: C.llama_sampler_p,
         penalties: C.llama_sampler_p | None,
         n: int,
-        grammar: tuple[C.llama_sampler_p, C.llama_sampler_p, int, bool] | None = None,
+        *,
+        grammar: C.llama_sampler_p | None = None,
+        draw: C.llama_sampler_p | None = None,
+        n_vocab: int = 0,
+        greedy: bool = False,
     ):
         self.chain = chain
         self.penalties = penalties
         self.repeat_last_n = n
-        self.grammar = self.draw = None
-        self.greedy = False
+        self.grammar, self.draw, self.greedy = grammar, draw, greedy
         if grammar is not None:
-            self.grammar, self.draw, n_vocab, self.greedy = grammar
             self._everything, self._one = _Candidates(n_vocab), _Candidates(1)
 
     def sample(self, ctx: C.llama_context_p, index: int) -> int:
@@ -207,6 +217,12 @@ def build_sampler(
         if penalties is not None:
             C.llama_sampler_free(penalties)
         raise InvalidRequest("failed to parse grammar")
-    draw = _chain(_final_samplers(options, n_vocab))
-    greedy = options.temperature <= 0.0
-    return SamplerChain(_chain(first), penalties, last_n, (grammar_sampler, draw, n_vocab, greedy))
+    return SamplerChain(
+        _chain(first),
+        penalties,
+        last_n,
+        grammar=grammar_sampler,
+        draw=_chain(_final_samplers(options, n_vocab)),
+        n_vocab=n_vocab,
+        greedy=options.temperature <= 0.0,
+    )
