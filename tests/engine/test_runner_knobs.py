@@ -8,21 +8,17 @@ import pytest
 
 from pollama import config
 from pollama.api import options
-from pollama.engine.runner import spawn_runner
-from pollama.engine.types import CompletionRequest, LoadSpec, RunnerOptions, SamplingOptions
+from pollama.engine.types import CompletionRequest, SamplingOptions
 from pollama.errors import PollamaError
 from pollama.modelfile import parse
+from tests.fixtures.tiny_runner import tiny_runner
 
 
 async def _kv_size(path: Path, **knobs: str) -> int:
-    opts = RunnerOptions(num_ctx=512, num_parallel=2, num_thread=1, **knobs)
-    runner = await spawn_runner(LoadSpec("tiny", "0" * 64, path, options=opts))
-    try:
+    async with tiny_runner(path, num_ctx=512, num_parallel=2, **knobs) as runner:
         request = CompletionRequest("hello", SamplingOptions(num_predict=4))
         assert [c async for c in runner.completion(request)][-1].eval_count == 4
         return runner.metadata.kv_cache_size
-    finally:
-        await runner.close()
 
 
 @pytest.mark.starter  # quantized caches need heads of 32 or more; the tiny model's have 16

@@ -11,25 +11,22 @@ import llama_cpp
 import numpy as np
 import pytest
 
-from pollama.engine.runner import ProcessRunner, spawn_runner
+from pollama.engine.runner import ProcessRunner
 from pollama.engine.types import (
     CompletionChunk,
     CompletionRequest,
-    LoadSpec,
     Logprob,
-    RunnerOptions,
     SamplingOptions,
 )
+from tests.fixtures.tiny_runner import tiny_runner
 
 PROMPT = "The quick brown fox"
 
 
 @pytest.fixture
 async def runner(tiny_gguf: Path) -> AsyncIterator[ProcessRunner]:
-    opts = RunnerOptions(num_ctx=256, num_parallel=2, num_thread=1)
-    r = await spawn_runner(LoadSpec("tiny", "0" * 64, tiny_gguf, options=opts))
-    yield r
-    await r.close()
+    async with tiny_runner(tiny_gguf, num_ctx=256, num_parallel=2) as r:
+        yield r
 
 
 def _request(top: int = 3, grammar: str | None = None, **sampling: object) -> CompletionRequest:

@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 
 from pollama.api import options
-from pollama.engine.runner import ProcessRunner, spawn_runner
+from pollama.engine.runner import ProcessRunner
 from pollama.engine.runner.speculate import DecodeCost, Drafter, Proposal, plan
 from pollama.engine.types import (
     DRAFT_NUM_PREDICT,
     CompletionRequest,
-    LoadSpec,
-    RunnerOptions,
     SamplingOptions,
 )
+from tests.fixtures.tiny_runner import tiny_runner
 
 # Random weights fall into loops, and the lookup drafts from them: greedy text that repeats.
 PROMPT = "The quick brown fox jumps over the lazy dog. The quick brown fox"
@@ -28,10 +27,8 @@ PROMPT = "The quick brown fox jumps over the lazy dog. The quick brown fox"
 
 @pytest.fixture
 async def runner(tiny_gguf: Path) -> AsyncIterator[ProcessRunner]:
-    options = RunnerOptions(num_ctx=512, num_parallel=4, num_thread=1)
-    r = await spawn_runner(LoadSpec("tiny", "0" * 64, tiny_gguf, options=options))
-    yield r
-    await r.close()
+    async with tiny_runner(tiny_gguf, num_ctx=512, num_parallel=4) as r:
+        yield r
 
 
 async def _text(runner: ProcessRunner, prompt: str = PROMPT, **sampling: object) -> str:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pollama.engine.runner import spawn_runner
-from pollama.engine.types import CompletionRequest, LoadSpec, RunnerOptions, SamplingOptions
+from pollama.engine.types import CompletionRequest, SamplingOptions
 from pollama.errors import InvalidRequest
 from pollama.prompt import ToolCallParser
 from pollama.prompt.tool_choice import ToolChoice
+from tests.fixtures.tiny_runner import tiny_runner
 
 WEATHER = {
     "type": "function",
@@ -57,14 +57,10 @@ async def test_a_random_model_under_the_grammar_makes_a_call(
 ) -> None:
     """The tiny model's weights are random, so any call it makes is the grammar's doing."""
     grammar = choice.grammar("<tool_call>", [WEATHER, TIME])
-    opts = RunnerOptions(num_ctx=512, num_parallel=1, num_thread=1)
-    runner = await spawn_runner(LoadSpec("tiny", "0" * 64, tiny_gguf, options=opts))
-    try:
+    async with tiny_runner(tiny_gguf, num_ctx=512, num_parallel=1) as runner:
         sampling = SamplingOptions(num_predict=200, seed=3, temperature=1.0)
         request = CompletionRequest(prompt="weather?", sampling=sampling, grammar=grammar)
         chunks = [c async for c in runner.completion(request)]
-    finally:
-        await runner.close()
     assert chunks[-1].done_reason == "stop"
     text = "".join(c.text for c in chunks)
     assert text.startswith("<tool_call>") and text.endswith("</tool_call>")
