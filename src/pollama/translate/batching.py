@@ -4,7 +4,8 @@ A batch numbers its parts 1..n. Its request carries a JSON schema with one requi
 per number and no other key, so the server's constrained decoding cannot merge, drop, add or
 reorder a cue: only each cue's words are the model's choice. Into a language with a script
 of its own, each string must also begin (after digits and punctuation) with one of its
-letters, so a small model cannot echo the source line back, its most common failure.
+letters, so a small model cannot echo the source line back, its most common failure, and
+holds braces only as placeholders (`Language.answer_pattern`).
 (A `maxLength` per cue would bound them too, but llama.cpp's grammar for it, nested
 optionals, slows sampling many times over; the request's `num_predict` bounds the batch.)
 The lines just before and after the batch go along as context, marked as such.
@@ -49,8 +50,9 @@ class Batch:
         """One required string per part, written in `target`'s script where it has one."""
         keys = [str(n) for n in range(1, len(self.units) + 1)]
         line: dict[str, Any] = {"type": "string"}
-        if target.answer_pattern is not None:
-            line["pattern"] = target.answer_pattern
+        pattern = target.answer_pattern
+        if pattern is not None:
+            line["pattern"] = pattern
         return {
             "type": "object",
             "properties": {key: line for key in keys},
