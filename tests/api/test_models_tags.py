@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import httpx
 import ollama
 
 from pollama import __version__
+from pollama.api.app import create_app
+from pollama.engine.scheduler import Scheduler
+from pollama.store import Store
 from tests.api.models_helpers import client, create_tiny, models_root, server
 
 __all__ = ["client", "models_root", "server"]
@@ -62,3 +66,15 @@ def test_tags_empty_store_is_an_empty_list(tmp_path: Path) -> None:
 
     with app_server(tmp_path) as url:
         assert httpx.get(url + "/api/tags").json() == {"models": []}
+
+
+def test_the_openapi_schema_names_each_operation_once(tmp_path: Path) -> None:
+    """HEAD twins and the OCI `/v2/` surface stay out of it, so no operation id repeats
+    (FastAPI warns at every start-up otherwise)."""
+    app = create_app(Store(tmp_path), Scheduler())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paths = app.openapi()["paths"]
+    assert "/api/tags" in paths and not [p for p in paths if p.startswith("/v2")]
+    ids = [op["operationId"] for path in paths.values() for op in path.values()]
+    assert len(ids) == len(set(ids))

@@ -41,7 +41,7 @@ def _app(root: Path) -> object:
 _ROOT = tempfile.TemporaryDirectory(prefix="pollama-fuzz-")
 APP = _app(Path(_ROOT.name))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(
-    path_regex=r"^/(api/(pull|push)|v2/)"
+    path_regex=r"^/api/(pull|push)"
 )
 
 

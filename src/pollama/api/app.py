@@ -85,7 +85,9 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     if not config.no_peers():
-        app.include_router(peers.router)  # /v2/: the store, read-only, for other servers
+        # /v2/: the store, read-only, for other servers; its API is the OCI distribution
+        # spec's, so it is left out of pollama's OpenAPI schema.
+        app.include_router(peers.router, include_in_schema=False)
     return app
 
 

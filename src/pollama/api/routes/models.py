@@ -45,17 +45,20 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 _DIGEST = re.compile(r"^sha256[:-][0-9a-fA-F]{64}$")
 
 
-@router.api_route("/", methods=["GET", "HEAD"])
+@router.get("/")
+@router.head("/", include_in_schema=False)  # one operation id per path
 async def root() -> Response:
     return PlainTextResponse("Ollama is running")
 
 
-@router.api_route("/api/version", methods=["GET", "HEAD"])
+@router.get("/api/version")
+@router.head("/api/version", include_in_schema=False)  # one operation id per path
 async def version() -> Response:
     return json_response(VersionResponse(version=__version__))
 
 
-@router.api_route("/api/tags", methods=["GET", "HEAD"])
+@router.get("/api/tags")
+@router.head("/api/tags", include_in_schema=False)  # one operation id per path
 async def tags(store: StoreDep) -> Response:
     models = await run_in_threadpool(store.list_models)
     newest_first = sorted(models, key=lambda m: m.modified_at, reverse=True)
