@@ -227,7 +227,6 @@ WORKLOADS: list[tuple[str, Callable[[httpx.AsyncClient, int], Awaitable[float]],
     ("long prompt TTFT s", long_prompt_ttft, False, "<= 1.1"),
     ("1-token request s", one_token, False, ""),
     ("code edit wall s", code_edit, False, "<= 0.67 (1.5x faster)"),
-    # Last: the vendored llama-server has been seen to drop its connection here.
     ("seeded chat turn-10 TTFT s", seeded_chat, False, ""),
 ]
 
@@ -235,9 +234,15 @@ WORKLOADS: list[tuple[str, Callable[[httpx.AsyncClient, int], Awaitable[float]],
 async def run(urls: dict[str, str], rounds: int) -> None:
     """Every workload, rounds alternating which server goes first; medians and ratios."""
     n = 0
+    # A fresh connection for every request, on both sides: the vendored llama-server ends
+    # each streamed response complete but then closes the connection (its chunked writer
+    # takes the stream's end for a cancel) without saying `Connection: close`, so a client
+    # that reuses it races the close and gets "Server disconnected without sending a
+    # response". A loopback connect costs well under a millisecond.
+    fresh = httpx.Limits(max_keepalive_connections=0)
     async with (
-        httpx.AsyncClient(base_url=urls["pollama"], timeout=None) as ours,
-        httpx.AsyncClient(base_url=urls["llama-server"], timeout=None) as theirs,
+        httpx.AsyncClient(base_url=urls["pollama"], timeout=None, limits=fresh) as ours,
+        httpx.AsyncClient(base_url=urls["llama-server"], timeout=None, limits=fresh) as theirs,
     ):
         clients = {"pollama": ours, "llama-server": theirs}
         for client in clients.values():  # load, warm up
