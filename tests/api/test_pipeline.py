@@ -94,6 +94,8 @@ def test_plan_layers_request_options_over_the_modelfile(store: Store) -> None:
     planned = plan(model, _chat(options={"num_ctx": 256, "temperature": 0}, keep_alive="1m"))
     assert (planned.num_ctx, planned.sampling.temperature, planned.keep_alive) == (256, 0.0, 60)
     assert plan(model, _chat(format="json")).grammar
+    strings = {"type": "object", "properties": {"b": {"type": "string"}}, "required": ["b"]}
+    assert plan(model, _chat(format=strings)).json_keys == ("b",)  # drafted by the runner
     with pytest.raises(InvalidRequest, match='option "num_ctx" must be of type integer'):
         plan(model, _chat(options={"num_ctx": "big"}))
 

@@ -97,12 +97,16 @@ class CompletionRequest:
     `num_ctx` is the context the request asked for (0: the runner's). A runner loaded with a
     larger one serves it without a reload, but truncates and shifts at the request's size.
     `shift: False` ends a reply that fills its context instead of shifting it.
+    `json_keys`, when the grammar forces a JSON object of these string values (every key
+    required, in this order), lets the runner draft the text between the values
+    (`runner.jump_forward`).
     """
 
     prompt: str
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
     context: tuple[int, ...] = ()
     grammar: str | None = None
+    json_keys: tuple[str, ...] = ()
     add_bos: bool = True
     truncate: bool = True
     shift: bool = True

@@ -24,6 +24,7 @@ class Plan:
     sampling: SamplingOptions
     grammar: str | None
     keep_alive: float | None
+    json_keys: tuple[str, ...] = ()
 
     @property
     def num_ctx(self) -> int:
@@ -46,6 +47,21 @@ def grammar_for(fmt: Format) -> str | None:
     raise InvalidRequest(f'invalid format: "{fmt}"; expected "json" or a valid JSON Schema object')
 
 
+def json_keys(fmt: Format) -> tuple[str, ...]:
+    """The keys, in the order its grammar writes them, of a `format` schema that makes the
+    answer one JSON object of strings, every key required and no other allowed; else ()."""
+    if not isinstance(fmt, dict) or fmt.get("type") != "object":
+        return ()
+    properties, required = fmt.get("properties"), fmt.get("required")
+    if not isinstance(properties, dict) or not properties or not isinstance(required, list):
+        return ()
+    if set(required) != set(properties) or fmt.get("additionalProperties") not in (None, False):
+        return ()
+    if not all(isinstance(p, dict) and p.get("type") == "string" for p in properties.values()):
+        return ()
+    return tuple(properties)  # llama.cpp's converter writes required keys in this order
+
+
 def plan(model: Model, req: GenerationRequest) -> Plan:
     """The load spec, sampling and grammar for `req` on `model`."""
     grammar = grammar_for(req.format)
@@ -61,4 +77,4 @@ def plan(model: Model, req: GenerationRequest) -> Plan:
         options=runner_options,
         draft_path=model.draft_path,
     )
-    return Plan(spec, sampling, grammar, parse_keep_alive(req.keep_alive))
+    return Plan(spec, sampling, grammar, parse_keep_alive(req.keep_alive), json_keys(req.format))

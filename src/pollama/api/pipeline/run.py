@@ -82,6 +82,7 @@ def _completion(req: GenerationRequest, planned: Plan, rendered: Rendered) -> Co
         sampling=planned.sampling,
         context=context,
         grammar=rendered.forced_call or planned.grammar,
+        json_keys=() if rendered.forced_call else planned.json_keys,
         truncate=req.truncate,
         shift=req.shift,
         num_ctx=planned.num_ctx,

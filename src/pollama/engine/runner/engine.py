@@ -18,6 +18,7 @@ import llama_cpp.llama_cpp as C
 from pollama.engine.runner import chunks
 from pollama.engine.runner.batch import Batch
 from pollama.engine.runner.draft_model import DraftModel, ModelDrafter
+from pollama.engine.runner.jump_forward import JumpDrafter
 from pollama.engine.runner.logprobs import LogprobReader, Pending
 from pollama.engine.runner.model import Vocab
 from pollama.engine.runner.sampling import build_sampler
@@ -42,6 +43,7 @@ def request_from_dict(data: dict[str, Any]) -> CompletionRequest:
     sampling["stop"] = tuple(sampling.get("stop") or ())
     fields = {k: v for k, v in data.items() if k != "sampling"}
     fields["context"] = tuple(fields.get("context") or ())
+    fields["json_keys"] = tuple(fields.get("json_keys") or ())
     return CompletionRequest(sampling=SamplingOptions(**sampling), **fields)
 
 
@@ -145,13 +147,16 @@ class Engine:
         job.t_start = time.perf_counter_ns()
         job.sampler.accept_prompt(job.prompt)
         if job.request.sampling.draft_num_predict > 0:
-            job.drafter = self._drafter(slot, job.prompt)
+            job.drafter = self._drafter(slot, job)
 
-    def _drafter(self, slot: Slot, prompt: list[int]) -> Proposer:
-        """The draft model's drafter for this slot, if there is one; else prompt lookup."""
-        if self.draft is None:
-            return Drafter(prompt)
-        return ModelDrafter(self.draft, slot.seq_id, prompt, self.cost, slot.seeded)
+    def _drafter(self, slot: Slot, job: Job) -> Proposer:
+        """The draft model's drafter for this slot, if there is one; else prompt lookup, with
+        the forced text of a JSON answer drafted too."""
+        if self.draft is not None:
+            return ModelDrafter(self.draft, slot.seq_id, job.prompt, self.cost, slot.seeded)
+        lookup = Drafter(job.prompt)
+        keys = job.request.json_keys
+        return JumpDrafter(lookup, keys, self.vocab) if keys else lookup
 
     # -- the step ---------------------------------------------------------------------------
 
