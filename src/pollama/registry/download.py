@@ -6,7 +6,7 @@
 2. Fetch: at most `max_streams` parts at once, each a `Range` GET from where it stopped,
    received in a worker thread of its own with blocking reads (the event loop's reads cost
    about three times the CPU a byte, and the CPU is what bounds a pull from a near registry).
-   Bytes are written at their offset in 1 MiB runs; about every `SAVE_EVERY_S` the data is
+   Bytes are written at their offset as they arrive; about every `SAVE_EVERY_S` the data is
    flushed (`fdatasync`) and the part's `Completed` saved, in another thread so receiving
    goes on meanwhile, so a kill, crash or power cut loses at most those seconds. A pull
    called off sets the part's stop flag, and its thread saves what it has and ends.
@@ -52,7 +52,6 @@ SAVE_EVERY_S = 1.0
 # A save is also due once this much was written since the last: the flush then keeps the
 # disk writing while bytes arrive, rather than leaving it all to the end (as a copy's fsync).
 _SAVE_EVERY_BYTES = 32 << 20
-_WRITE_RUN = 1 << 20
 _HASH_RUN = 4 << 20
 _MAX_BACKOFF_S = 30.0
 
@@ -201,12 +200,12 @@ class BlobDownload:
                     if skip:
                         cut, skip = min(skip, len(chunk)), skip - min(skip, len(chunk))
                         chunk = chunk[cut:]
-                    chunk = chunk[: part.size - part.completed - writer.pending]
+                    chunk = chunk[: part.size - part.completed]
                     if not chunk:
                         continue
                     self.throttle.take(len(chunk), stop)
                     writer.add(chunk)
-                    if part.completed + writer.pending >= part.size:
+                    if part.completed >= part.size:
                         break
         finally:
             writer.close()
@@ -224,8 +223,8 @@ def _bytes_to_skip(status: int, headers: httpx.Headers, start: int) -> int:
 
 
 class _PartWriter:
-    """Writes a part's bytes in runs, saving progress about every second in a thread of its
-    own, so the receiving thread never waits for the disk to flush."""
+    """Writes a part's bytes as they arrive, saving progress about every second in a thread
+    of its own, so the receiving thread never waits for the disk to flush."""
 
     def __init__(self, store: Store, digest: str, fd: int, part: Part, prefix: _Prefix) -> None:
         self.store = store
@@ -233,19 +232,19 @@ class _PartWriter:
         self.fd = fd
         self.part = part
         self.prefix = prefix
-        self.buffer = bytearray()
         self.saved_at = time.monotonic()
         self.saved = part.completed
         self.saving: threading.Thread | None = None
 
-    @property
-    def pending(self) -> int:
-        return len(self.buffer)
-
     def add(self, chunk: bytes) -> None:
-        self.buffer += chunk
-        if len(self.buffer) >= _WRITE_RUN:
-            self._write()
+        """Write `chunk` where the part's bytes end, count it, hash on, and save if due."""
+        offset = self.part.offset + self.part.completed
+        view = memoryview(chunk)
+        while view:
+            written = os.pwrite(self.fd, view, offset)
+            view, offset = view[written:], offset + written
+        self.part.completed += len(chunk)
+        self.prefix.advance(self.fd, chunk, offset - len(chunk))
         due = self.part.completed - self.saved >= _SAVE_EVERY_BYTES
         if (due or time.monotonic() - self.saved_at >= SAVE_EVERY_S) and not self._still_saving():
             self.saved_at, self.saved = time.monotonic(), self.part.completed
@@ -253,25 +252,13 @@ class _PartWriter:
             self.saving.start()
 
     def close(self) -> None:
-        """Write what is buffered and save, even when the transfer was cut off."""
-        self._write()
+        """Save what was written, even when the transfer was cut off."""
         if self.saving is not None:
             self.saving.join()
         self._save(self.part.completed)
 
     def _still_saving(self) -> bool:
         return self.saving is not None and self.saving.is_alive()
-
-    def _write(self) -> None:
-        """Write the buffer where the part's bytes end, count them, then hash on."""
-        data, self.buffer = self.buffer, bytearray()
-        offset = self.part.offset + self.part.completed
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(self.fd, view, offset)
-            view, offset = view[written:], offset + written
-        self.part.completed += len(data)
-        self.prefix.advance(self.fd, data, offset - len(data))
 
     def _save(self, completed: int) -> None:
         """Flush the bytes, then record the `completed` written before the flush began:
@@ -315,7 +302,7 @@ class _Prefix:
         self.hashed = 0
         self._lock = threading.Lock()  # parts write from several worker threads
 
-    def advance(self, fd: int, data: bytearray, offset: int) -> None:
+    def advance(self, fd: int, data: bytes, offset: int) -> None:
         """`data` was just written at `offset`: hash it if it continues the prefix, then
         what the file holds beyond."""
         if not self._lock.acquire(blocking=False):
