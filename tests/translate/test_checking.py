@@ -79,7 +79,7 @@ def test_glossary_terms_are_given_already_translated_and_listed() -> None:
     batch = Batch((_unit("Anna waits for anna."),))
     assert "Anna: 安娜" in system_prompt(EN, ZH, glossary, batch)
     assert "维也纳" not in system_prompt(EN, ZH, glossary, batch)  # only the terms it uses
-    assert user_prompt(ZH, glossary, batch).endswith('{"1": "安娜 waits for 安娜."}')
+    assert user_prompt(ZH, glossary, batch).endswith('{"1":"安娜 waits for 安娜."}')
 
 
 def test_a_glossary_line_without_a_translation_is_refused_with_its_line_number() -> None:

@@ -1,8 +1,10 @@
 """The client loop: batches sent to the server, answers checked, failures retried.
 
-Each batch is asked once as a whole (greedy, seeded). Parts whose answer fails a check are
-asked again together, then each alone, sampled with other seeds. A part that never passes
-is left in its source language and named in the summary: nothing is dropped in silence.
+Each batch is asked once as a whole, greedy. Parts whose answer fails a check are asked
+again together, then each alone, sampled with seeds (a greedy answer needs none, and an
+unseeded request is cheaper to serve: its prompt shares decode batches and any cached
+prefix). A part that never passes is left in its source language and named in the summary:
+nothing is dropped in silence.
 Batches run concurrently up to the server's slots for the model (`num_parallel` in
 `/api/ps`; 1 when the server does not say, as Ollama's does not).
 """
@@ -171,6 +173,10 @@ class Translator:
 
     async def _ask(self, batch: Batch, attempt: int) -> str:
         """The model's answer to `batch` ("" when the server failed the request)."""
+        # Greedy first; a retry samples, or it would get the same answer again.
+        options: dict[str, float | int] = {"temperature": 0.0, "num_predict": batch.max_tokens}
+        if attempt:
+            options |= {"temperature": 0.7, "seed": self.settings.seed + attempt}
         request = ChatRequest(
             model=self.settings.model,
             messages=[
@@ -187,12 +193,7 @@ class Translator:
             ],
             format=batch.schema(self._target),
             stream=False,
-            options={
-                # Greedy first; a retry samples, or it would get the same answer again.
-                "temperature": 0.0 if attempt == 0 else 0.7,
-                "seed": self.settings.seed + attempt,
-                "num_predict": batch.max_tokens,
-            },
+            options=options,
         )
         async with self._slots:
             self.summary.requests += 1
