@@ -99,7 +99,7 @@ def chat_ttft(
     return turns_seen
 
 
-def seeded_against_unseeded(url: str, threads: int, think: float) -> tuple[float, ...]:
+def seeded_against_unseeded(url: str, threads: int, think: float) -> tuple[float, float, int, int]:
     """Turn 10's TTFT of seeded and unseeded chats (median of three each), and the prompt
     tokens turn 10 evaluated in each."""
     seeded = [chat_ttft(url, 10, threads, seed=s, think=think)[9] for s in (1, 2, 3)]
