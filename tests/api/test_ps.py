@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import ollama
 
+from pollama.engine.scheduler import Scheduler
 from tests.api.generate_helpers import create
+from tests.api.inprocess import app_client
 from tests.fixtures.app_server import app_server
 
 PS_FIELDS = {
@@ -137,3 +139,23 @@ def test_a_derived_model_runs_on_its_base_runner(isolated_store: Path, tiny_gguf
         stopped = {"model": "tiny-terse", "keep_alive": 0}
         assert httpx.post(url + "/api/generate", json=stopped).json()["done_reason"] == "unload"
         assert httpx.get(url + "/api/ps").json() == {"models": []}
+
+
+async def test_a_draft_model_s_weights_count_in_size(
+    isolated_store: Path, deep_tiny_gguf: Path, tiny_gguf: Path
+) -> None:
+    """The runner of a model with a DRAFT holds both models: its size is the two models'
+    sizes loaded alone (weights, KV caches and buffers, all alike)."""
+    create(isolated_store, "deep", f"FROM {deep_tiny_gguf}\nDRAFT {tiny_gguf}\n")
+    create(isolated_store, "deep-alone", f"FROM {deep_tiny_gguf}\n")
+    create(isolated_store, "tiny", f"FROM {tiny_gguf}\n")
+    async with app_client(isolated_store, Scheduler(max_loaded=3)) as http:
+        for name in ("deep", "deep-alone", "tiny"):
+            options = {"num_ctx": 256, "num_predict": 1}
+            body = {"model": name, "prompt": "hi", "stream": False, "options": options}
+            assert (await http.post("/api/generate", json=body)).is_success
+        loaded = (await http.get("/api/ps")).json()["models"]
+    size = {m["name"]: m["size"] for m in loaded}
+    kv = {m["name"]: m["kv_cache_size"] for m in loaded}
+    assert size["deep:latest"] == size["deep-alone:latest"] + size["tiny:latest"]
+    assert kv["deep:latest"] == kv["deep-alone:latest"] + kv["tiny:latest"]

@@ -166,16 +166,26 @@ def new_context(
     return ctx
 
 
-def metadata(model: C.llama_model_p, ctx: C.llama_context_p, embedding: bool) -> ModelMetadata:
-    """What the server may ask of the loaded model."""
+def metadata(
+    model: C.llama_model_p,
+    ctx: C.llama_context_p,
+    embedding: bool,
+    draft: C.llama_context_p | None = None,
+) -> ModelMetadata:
+    """What the server may ask of the loaded model. With a `draft` model's context beside it,
+    `size` counts the draft's weights too: the process holds both (the draft's KV cache and
+    compute buffers are in llama.cpp's buffer totals already)."""
     template = C.llama_model_chat_template(model, None)
     chat_template = template.decode() if template else meta_string(model, "tokenizer.chat_template")
     pooling = _POOLING_NAMES.get(C.llama_pooling_type(ctx)) if embedding else None
+    weights = C.llama_model_size(model)
+    if draft is not None:
+        weights += C.llama_model_size(C.llama_get_model(draft))
     return ModelMetadata(
         n_ctx_train=C.llama_model_n_ctx_train(model),
         n_embd=C.llama_model_n_embd(model),
         n_params=C.llama_model_n_params(model),
-        size=C.llama_model_size(model),
+        size=weights,
         chat_template=chat_template,
         has_encoder=bool(C.llama_model_has_encoder(model)),
         pooling=pooling,

@@ -78,7 +78,7 @@ class Server:
             return
         vocab = native.Vocab(model)
         self.engine = Engine(model, ctx, vocab, opts, draft)
-        meta = native.metadata(model, ctx, opts.embedding)
+        meta = native.metadata(model, ctx, opts.embedding, draft.ctx if draft else None)
         self.send([{"op": "ready", "metadata": meta.__dict__}])
         threading.Thread(target=_reader, args=(self.sock, self.inbox), daemon=True).start()
         self._loop()
