@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import llama_cpp.llama_cpp as C
 import pytest
 
 from pollama import config
 from pollama.api import options
+from pollama.engine.runner.model import cpu_has_amx, load_mode
 from pollama.engine.types import CompletionRequest, SamplingOptions
 from pollama.errors import PollamaError
 from pollama.modelfile import parse
@@ -64,3 +66,35 @@ def test_a_modelfile_sets_num_parallel_and_a_request_cannot(
     assert runner.num_parallel == 2
     assert options.runner_options({"num_parallel": 1}, None).num_parallel == 1
     assert options.from_map(None, {"num_parallel": 8})[0].num_parallel == 4
+
+
+def test_amx_cpus_are_told_apart_by_their_flags_line() -> None:
+    # On these the runner keeps weights out of llama.cpp's AMX buffers, whose kernels crash.
+    sapphire_rapids = "processor\t: 0\nflags\t\t: fpu avx512f amx_bf16 amx_tile amx_int8\n\n"
+    epyc = "processor\t: 0\nflags\t\t: fpu avx512f avx512_vnni\nbugs\t\t: amx_int8\n\n"
+    assert cpu_has_amx(sapphire_rapids)
+    assert not cpu_has_amx(epyc)
+    assert not cpu_has_amx("")
+
+
+@pytest.mark.parametrize("use_mmap", [None, True, False])
+async def test_use_mmap_decides_whether_the_weights_are_mapped_from_the_file(
+    tiny_gguf: Path, use_mmap: bool | None
+) -> None:
+    async with tiny_runner(tiny_gguf, use_mmap=use_mmap) as runner:
+        request = CompletionRequest("hello", SamplingOptions(num_predict=2))
+        assert [c async for c in runner.completion(request)][-1].eval_count == 2
+        mapped = str(tiny_gguf.resolve()) in Path(f"/proc/{runner.pid}/maps").read_text()
+    assert mapped is (use_mmap is not False)  # llama.cpp maps by default on Linux
+
+
+def test_use_mlock_locks_the_weights_however_they_are_loaded() -> None:
+    assert load_mode(None, True) == load_mode(True, True) == C.LLAMA_LOAD_MODE_MMAP_MLOCK
+    assert load_mode(False, True) == C.LLAMA_LOAD_MODE_MLOCK
+    assert load_mode(False, False) == C.LLAMA_LOAD_MODE_NONE
+
+
+async def test_numa_distributes_the_threads_and_still_answers(tiny_gguf: Path) -> None:
+    async with tiny_runner(tiny_gguf, numa=True) as runner:
+        request = CompletionRequest("hello", SamplingOptions(num_predict=2))
+        assert [c async for c in runner.completion(request)][-1].eval_count == 2

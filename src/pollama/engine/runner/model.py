@@ -47,15 +47,18 @@ def _on_llama_log(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
         log.debug("llama.cpp: %s", line)
 
 
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
 def physical_cores() -> int:
     """Physical cores, the thread count at which llama.cpp decodes fastest on CPU."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        text = ""
     cores = set()
     physical = core = ""
-    for line in text.splitlines():
+    for line in _cpuinfo().splitlines():
         key, _, value = line.partition(":")
         key, value = key.strip(), value.strip()
         if key == "physical id":
@@ -66,6 +69,15 @@ def physical_cores() -> int:
             cores.add((physical, core))
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(len(cores) or usable or 1, usable or 1))
+
+
+def cpu_has_amx(cpuinfo: str) -> bool:
+    """Whether the CPU flags in `cpuinfo` (the text of /proc/cpuinfo) include Intel AMX."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return "amx_int8" in value.split()
+    return False
 
 
 def meta_string(model: C.llama_model_p, key: str) -> str | None:
@@ -86,12 +98,17 @@ def load_model(spec: LoadSpec) -> tuple[C.llama_model_p, list[C.llama_adapter_lo
     C.llama_log_set(_on_llama_log, ctypes.c_void_p(0))
     C.llama_backend_init()
     opts = spec.options
+    if opts.numa:  # Ollama's `numa` is llama.cpp's `--numa distribute`
+        C.llama_numa_init(C.GGML_NUMA_STRATEGY_DISTRIBUTE)
     params = C.llama_model_default_params()
     params.n_gpu_layers = 999 if opts.num_gpu < 0 else opts.num_gpu
     params.main_gpu = opts.main_gpu
-    if opts.use_mmap is not None:
-        params.use_mmap = opts.use_mmap
-    params.use_mlock = opts.use_mlock
+    params.load_mode = load_mode(opts.use_mmap, opts.use_mlock)
+    # On AMX CPUs the vendored llama.cpp's AMX matmul crashes the process (SIGSEGV, SIGILL) on
+    # the first batch of more than one token: llama.cpp #20824, fixed upstream only by #26954.
+    # There the weights stay in plain CPU buffers, as llama-server's `--no-repack` keeps them.
+    if cpu_has_amx(_cpuinfo()):
+        params.use_extra_bufts = False
     model = C.llama_model_load_from_file(str(spec.model_path).encode(), params)
     if not model:
         raise PollamaError(_load_failure(f"unable to load model: {spec.model_path}"))
@@ -102,6 +119,15 @@ def load_model(spec: LoadSpec) -> tuple[C.llama_model_p, list[C.llama_adapter_lo
             raise PollamaError(_load_failure(f"unable to load adapter: {path}"))
         adapters.append(adapter)
     return model, adapters
+
+
+def load_mode(use_mmap: bool | None, use_mlock: bool) -> int:
+    """llama.cpp's load mode for Ollama's `use_mmap` (None: llama.cpp decides) and `use_mlock`."""
+    if use_mlock:
+        return C.LLAMA_LOAD_MODE_MLOCK if use_mmap is False else C.LLAMA_LOAD_MODE_MMAP_MLOCK
+    if use_mmap is None:
+        return C.LLAMA_LOAD_MODE_AUTO
+    return C.LLAMA_LOAD_MODE_MMAP if use_mmap else C.LLAMA_LOAD_MODE_NONE
 
 
 def _load_failure(message: str) -> str:
