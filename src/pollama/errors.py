@@ -41,6 +41,17 @@ class InvalidRequest(PollamaError):
     status_code = 400
 
 
+class PromptTooLong(InvalidRequest):
+    """A prompt that does not fit the context, with truncation turned off; `remedy` names the
+    request's own way to turn it on (the field differs between API families)."""
+
+    def __init__(self, tokens: int, num_ctx: int, remedy: str = "enable truncate") -> None:
+        super().__init__(
+            f"prompt is {tokens} tokens, larger than num_ctx {num_ctx}; raise num_ctx or {remedy}"
+        )
+        self.tokens, self.num_ctx = tokens, num_ctx
+
+
 class InvalidModelName(InvalidRequest):
     """A model name that does not parse as `[host/][namespace/]model[:tag]`."""
 

@@ -5,6 +5,7 @@ previous_response_id from the bounded store."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -177,7 +178,8 @@ async def test_truncation_disabled_refuses_an_overlong_input_and_auto_cuts_it(
     client: openai.AsyncOpenAI,
 ) -> None:
     overlong = "tell me more " * 400
-    with pytest.raises(openai.BadRequestError, match="larger than num_ctx 512"):
+    refusal = 'larger than num_ctx 512; raise num_ctx or set truncation to "auto"'
+    with pytest.raises(openai.BadRequestError, match=re.escape(refusal)):
         await client.responses.create(model="tiny", input=overlong, max_output_tokens=2)
     cut = await client.responses.create(
         model="tiny", input=overlong, truncation="auto", max_output_tokens=2

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pollama.errors import InvalidRequest
+from pollama.errors import PromptTooLong
 from pollama.prompt.template import PromptTemplate, Think
 
 log = logging.getLogger(__name__)
@@ -98,10 +98,7 @@ async def chat_prompt(
             start += 1
             text, count = await measure(start)
     if count > num_ctx and not truncate:
-        raise InvalidRequest(
-            f"prompt is {count} tokens, larger than num_ctx {num_ctx}; "
-            "raise num_ctx or enable truncate"
-        )
+        raise PromptTooLong(count, num_ctx)
     if start:
         log.debug("truncated %d oldest messages to fit num_ctx=%d", start, num_ctx)
     dropped = sum(1 for m in messages[:start] if m.get("role") != "system")

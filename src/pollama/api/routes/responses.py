@@ -14,6 +14,7 @@ from pollama.api.compat.responses import Responses, chat_request, conversation
 from pollama.api.deps import PipelineDep, ResponseStoreDep
 from pollama.api.replies import respond
 from pollama.api.schemas.responses import ResponsesRequest
+from pollama.errors import PromptTooLong
 
 router = APIRouter()
 
@@ -26,4 +27,7 @@ async def responses(
     earlier = store.get(req.previous_response_id) if req.previous_response_id else ()
     messages = conversation(req, earlier)
     events = pipeline.run(native.chat_request(chat_request(req, messages)))
-    return await respond(request, events, Responses(req, messages, store), stream=req.stream)
+    try:
+        return await respond(request, events, Responses(req, messages, store), stream=req.stream)
+    except PromptTooLong as exc:  # said in this family's words: its field is `truncation`
+        raise PromptTooLong(exc.tokens, exc.num_ctx, 'set truncation to "auto"') from None
