@@ -75,7 +75,7 @@ INT_PARAMS = {
 }
 BOOL_PARAMS = {"use_mmap", "penalize_newline", "use_mlock", "numa", "low_vram", "f16_kv"}
 LIST_PARAMS = {"stop"}
-# Ollama drops these with a warning; pollama honours mirostat* and penalize_newline (README).
+# Ollama drops these with a warning; unlike Ollama, pollama honours mirostat* (README).
 DEPRECATED_PARAMS = {"logits_all", "vocab_only", "low_vram", "f16_kv"}
 
 
