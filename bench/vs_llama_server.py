@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import MODEL, server
 from speculative import WORKLOADS as EDITS
 
+from pollama.engine.runner.model import cpu_has_amx
 from pollama.starters import STARTERS, gguf_path
 
 LLAMA_CPP_PYTHON = "0.3.36"
@@ -107,6 +108,8 @@ def llama_server_running(binary: Path, gguf: Path, threads: int, slots: int) -> 
     command = [str(binary), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port)]
     command += ["-t", str(threads), "-tb", str(threads), "-np", str(slots)]
     command += ["-c", str(NUM_CTX * slots), "--no-webui", "--log-disable"]
+    if cpu_has_amx():  # as pollama's runner does there: the AMX kernels crash (model.py)
+        command.append("--no-repack")
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

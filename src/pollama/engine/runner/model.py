@@ -71,9 +71,10 @@ def physical_cores() -> int:
     return max(1, min(len(cores) or usable or 1, usable or 1))
 
 
-def cpu_has_amx(cpuinfo: str) -> bool:
-    """Whether the CPU flags in `cpuinfo` (the text of /proc/cpuinfo) include Intel AMX."""
-    for line in cpuinfo.splitlines():
+def cpu_has_amx(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU flags in `cpuinfo` (the text of /proc/cpuinfo, this machine's unless
+    given) include Intel AMX."""
+    for line in (_cpuinfo() if cpuinfo is None else cpuinfo).splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "flags":
             return "amx_int8" in value.split()
@@ -107,7 +108,7 @@ def load_model(spec: LoadSpec) -> tuple[C.llama_model_p, list[C.llama_adapter_lo
     # On AMX CPUs the vendored llama.cpp's AMX matmul crashes the process (SIGSEGV, SIGILL) on
     # the first batch of more than one token: llama.cpp #20824, fixed upstream only by #26954.
     # There the weights stay in plain CPU buffers, as llama-server's `--no-repack` keeps them.
-    if cpu_has_amx(_cpuinfo()):
+    if cpu_has_amx():
         params.use_extra_bufts = False
     model = C.llama_model_load_from_file(str(spec.model_path).encode(), params)
     if not model:
