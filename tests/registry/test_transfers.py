@@ -11,6 +11,7 @@ from pollama.registry.auth import CredentialStore
 from pollama.registry.download import DownloadSettings
 from pollama.registry.push import UploadSettings
 from pollama.store import ModelName, Store
+from pollama.store.store import PARTIAL_GRACE_S
 from tests.registry.conftest import create_tiny, pollama, progress, push_tiny
 from tests.registry.front import Front
 
@@ -84,6 +85,10 @@ async def test_a_pull_called_off_leaves_its_partial_and_resumes_from_it(
     on_disk = sum(p.completed for p in parts)
     assert size // 4 <= on_disk < size
     assert not store.manifest_path(ModelName.parse(name)).exists()
+    # The pull's record names its blobs, so a restart's prune spares those already done.
+    manifest = Store(tmp_path / "a").read_manifest(name)[1]
+    assert store.pending.digests(PARTIAL_GRACE_S) == manifest.digests()
+    left = set(store.pending.folder.iterdir())
 
     counting.blob_bytes = 0
     async with pollama(tmp_path / "b", tmp_path / "key") as b:
@@ -93,6 +98,8 @@ async def test_a_pull_called_off_leaves_its_partial_and_resumes_from_it(
     assert counting.blob_bytes == size - on_disk + others
     assert store.blob_is_whole(digest, size)
     assert not list(store.blobs.root.glob("*partial*"))
+    # The finished pull removed its own record (the cut one's ages out at a later prune).
+    assert set(store.pending.folder.iterdir()) == left
 
 
 async def test_push_sends_chunks_commits_and_mounts(

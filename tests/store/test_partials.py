@@ -57,3 +57,43 @@ def test_startup_prune_removes_stale_partials_only(
     store.prune()
     assert (store.partials.load(DIGEST, 300) is not None) is noprune
     assert store.partials.load(fresh, 300) is not None
+
+
+def test_a_part_finished_long_ago_goes_with_its_download_not_alone(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.partials.start(DIGEST, plan_parts(300, 100))
+    # Part 0 was done (and last written) a day ago; the others are still coming in.
+    _age(store.partials.part_path(DIGEST, 0), PARTIAL_GRACE_S + 60)
+    store.prune()
+    assert store.partials.load(DIGEST, 300) is not None
+    for path in store.blobs.root.glob(f"sha256-{'ab' * 32}-partial*"):
+        _age(path, PARTIAL_GRACE_S + 60)
+    store.prune()
+    assert not list(store.blobs.root.glob("*partial*"))
+
+
+def test_startup_prune_spares_the_finished_blobs_of_an_interrupted_pull(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    finished = store.write_blob([b"the model, done before the kill"])
+    orphan = store.write_blob([b"a blob no pull or manifest names"])
+    record = store.pending.begin({finished, DIGEST})
+    store.partials.start(DIGEST, plan_parts(300, 100))  # the projector, still downloading
+    for digest in (finished, orphan):
+        _age(store.blob_path(digest), 2 * 3600)  # past the hour unreferenced blobs get
+    store.prune()
+    assert store.has_blob(finished) and not store.has_blob(orphan)
+    assert store.partials.load(DIGEST, 300) is not None
+
+    # A pull given up for longer than the partials' grace keeps nothing.
+    _age(record, PARTIAL_GRACE_S + 60)
+    store.prune()
+    assert not store.has_blob(finished)
+    assert not record.exists()
+
+
+def test_a_finished_pull_leaves_no_record(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    record = store.pending.begin({DIGEST})
+    assert store.pending.digests(PARTIAL_GRACE_S) == {DIGEST}
+    store.pending.end(record)
+    assert store.pending.digests(PARTIAL_GRACE_S) == set()

@@ -7,7 +7,9 @@ manifest`; `removing unused layers` when the pull replaced layers nobody else us
 Unlike Ollama, a blob already present counts only if its size and sha256 are right (checked
 cheaply, see `pollama.store.verified`); a corrupted one is downloaded again. Each blob is
 verified before it is moved into place, and the manifest (the registry's bytes, verbatim) is
-written last, atomically, once every blob it names is whole.
+written last, atomically, once every blob it names is whole. Until then the pull's digests
+are recorded in the store (`pollama.store.pending`), so a restart's prune keeps the blobs a
+pull cut off had already finished.
 """
 
 from __future__ import annotations
@@ -48,15 +50,19 @@ async def pull(
     raw, manifest = await _fetch_manifest(client, repo)
     layers = [*manifest.layers, *([manifest.config] if manifest.config.digest else [])]
     async with _holding(store, manifest.digests()):
+        # Left behind if the pull is cut off, so a restart's prune spares what it fetched.
+        record = await anyio.to_thread.run_sync(store.pending.begin, manifest.digests())
         for layer in layers:
             # `aclosing`: a client that leaves stops watching at once, not when GC gets to it.
             pulling = _pull_blob(store, transfers, make_download, repo, layer)
             async with aclosing(pulling) as blob:
                 async for progress in blob:
                     yield progress
+            await anyio.to_thread.run_sync(store.pending.touch, record)
         yield Progress("verifying sha256 digest")
         yield Progress("writing manifest")
         old = await anyio.to_thread.run_sync(store.write_manifest_bytes, name, raw)
+        await anyio.to_thread.run_sync(store.pending.end, record)
     unused = (old.digests() - manifest.digests()) if old else set()
     if unused and not config.noprune():
         yield Progress("removing unused layers")

@@ -125,17 +125,29 @@ class Partials:
                 path.unlink(missing_ok=True)
 
     def prune_stale(self, grace_s: float) -> None:
-        """Remove partial downloads nobody has written to for `grace_s` seconds."""
+        """Remove partial downloads nobody has written to for `grace_s` seconds.
+
+        A download's files go together, aged by the newest: a part finished long ago keeps
+        its file while later parts are still being written, and losing it would restart
+        the whole blob."""
         if not self.blobs.root.is_dir():
             return
-        cutoff = time.time() - grace_s
+        newest: dict[str, float] = {}
+        files: dict[str, list[Path]] = {}
         for path in self.blobs.root.glob(f"sha256-*{_SUFFIX}*"):
             try:
-                if path.stat().st_mtime < cutoff:
-                    log.info("removing stale partial download %s", path.name)
-                    path.unlink()
+                mtime = path.stat().st_mtime
             except FileNotFoundError:
                 continue
+            download = path.name.split(_SUFFIX, 1)[0]
+            newest[download] = max(mtime, newest.get(download, mtime))
+            files.setdefault(download, []).append(path)
+        cutoff = time.time() - grace_s
+        for download, paths in files.items():
+            if newest[download] < cutoff:
+                log.info("removing stale partial download %s", download)
+                for path in paths:
+                    path.unlink(missing_ok=True)
 
 
 def is_partial(name: str) -> bool:

@@ -28,6 +28,7 @@ from pollama.store.manifest import Manifest
 from pollama.store.model import Model
 from pollama.store.name import ModelName
 from pollama.store.partials import Partials, is_partial
+from pollama.store.pending import PendingPulls
 from pollama.store.verified import VerifiedDigests
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Store:
         self.blobs = BlobStore(self.root / "blobs")
         self.partials = Partials(self.blobs)
         self.verified = VerifiedDigests(self.root / "pollama-verified.json")
+        self.pending = PendingPulls(self.root / "pollama-pending")
         self.lock = StoreLock(self.root)
         self._held: list[set[str]] = []
 
@@ -267,11 +269,12 @@ class Store:
 
     def prune(self) -> None:
         """Startup prune (unless `OLLAMA_NOPRUNE`): unreferenced blobs older than an hour, and
-        partial downloads untouched for `PARTIAL_GRACE_S`."""
+        partial downloads untouched for `PARTIAL_GRACE_S`. A blob an interrupted pull had
+        finished counts as referenced as long as that pull's partials would be kept."""
         if config.noprune() or not self.blobs.root.is_dir():
             return
         with self.lock.held(), os_errors("cannot prune blobs"):
-            refs = self.referenced_digests()
+            refs = self.referenced_digests() | self.pending.digests(PARTIAL_GRACE_S)
             cutoff = datetime.now().timestamp() - 3600
             for blob in self.blobs.root.iterdir():
                 digest = blob.name.replace("sha256-", "sha256:", 1)
