@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from pollama.cli.progress import PlainView, bar_line, show_progress
+from pollama.cli.transfer import NOT_AUTHORIZED, model_page
+from pollama.store import ModelName
 from tests.fixtures.app_server import app_server
 from tests.fixtures.server import run_cli, run_in_terminal
-from tests.registry.registries import docker_registry, needs_registry
+from tests.registry.registries import docker_registry, htpasswd_line, needs_registry
 
 
 @pytest.fixture(scope="module")
@@ -120,4 +122,38 @@ def test_push_through_a_pipe_prints_plain_lines(
     assert lines[0] == "retrieving manifest"
     assert any(re.fullmatch(r"pushing [0-9a-f]{12}: 100% 437 KB", line) for line in lines)
     assert lines[-2:] == ["pushing manifest", "success"]
-    assert "ollama.com" not in done.stdout  # only models pushed there have a page
+    # Ollama prints where the model is: the full name (only Ollama's hosts give a page).
+    assert done.stdout == f"\nYou can find your model at:\n\n\t{name}:latest\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "page"),
+    [
+        ("alice/tiny", "https://ollama.com/alice/tiny"),
+        ("alice/tiny:v2", "https://ollama.com/alice/tiny:v2"),
+        ("registry.ollama.ai/alice/tiny:latest", "https://ollama.com/alice/tiny"),
+        ("example.com:5000/team/tiny", "example.com:5000/team/tiny:latest"),
+    ],
+)
+def test_a_pushed_model_is_found_where_ollama_says(name: str, page: str) -> None:
+    assert model_page(ModelName.parse(name)) == page
+
+
+@needs_registry
+def test_a_push_the_registry_refuses_says_so_in_ollamas_words(
+    url: str, modelfile: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("locked-registry")
+    (root / "htpasswd").write_text(htpasswd_line("alice", "wonderland"))
+    auth = {"htpasswd": {"realm": "pollama-tests", "path": str(root / "htpasswd")}}
+    with docker_registry(root, auth) as registry:
+        name = f"{registry}/team/refused"
+        assert run_cli(url, "create", name, "-f", str(modelfile)).returncode == 0
+        done = run_cli(url, "push", name, "--insecure")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == f"Error: {NOT_AUTHORIZED}"
+    assert NOT_AUTHORIZED == (
+        "you are not authorized to push to this namespace, create the model under a "
+        "namespace you own"
+    )
+    assert done.stdout == ""

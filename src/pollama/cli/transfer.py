@@ -11,11 +11,14 @@ import click
 
 from pollama.cli._errors import reports_errors
 from pollama.cli.progress import progress_view, show_progress
-from pollama.client import Client
+from pollama.client import Client, ClientError
 from pollama.store import ModelName
 
 # Hosts whose pushed models have a page on ollama.com (Ollama's PushHandler checks these).
 _OLLAMA_HOSTS = (".ollama.ai", ".ollama.com")
+NOT_AUTHORIZED = (
+    "you are not authorized to push to this namespace, create the model under a namespace you own"
+)
 
 
 def pull_model(client: Client, model: str, insecure: bool = False) -> None:
@@ -41,12 +44,24 @@ def pull(model: str, insecure: bool) -> None:
 def push(model: str, insecure: bool) -> None:
     """Push a model to a registry"""
     body = {"model": model, "insecure": insecure, "stream": True}
-    with progress_view() as view:
-        show_progress(Client().stream("POST", "/api/push", body), view)
-    name = ModelName.parse(model)
+    try:
+        with progress_view() as view:
+            show_progress(Client().stream("POST", "/api/push", body), view)
+    except ClientError as exc:
+        # Ollama's PushHandler words every refusal so, whatever the registry said.
+        if any(word in exc.message.lower() for word in ("access denied", "unauthorized")):
+            raise ClientError(NOT_AUTHORIZED, exc.status_code) from None
+        raise
+    click.echo("\nYou can find your model at:\n")
+    click.echo(f"\t{model_page(ModelName.parse(model))}")
+
+
+def model_page(name: ModelName) -> str:
+    """Where a pushed model is found, as Ollama's PushHandler prints it: its ollama.com page
+    (the shortest name, `:latest` left off) for Ollama's hosts, else the full name."""
     if name.host.lower().endswith(_OLLAMA_HOSTS):
-        click.echo("\nYou can find your model at:\n")
-        click.echo(f"\thttps://ollama.com/{name.namespace}/{name.model}")
+        return "https://ollama.com/" + name.display_shortest().removesuffix(":latest")
+    return str(name)
 
 
 def register(cli: click.Group) -> None:
