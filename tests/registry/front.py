@@ -108,6 +108,9 @@ class Front:
         # next one (send `stall_after` bytes, then nothing) until the client gives up.
         self.fail_blob_gets = 0
         self.stall_after: int | None = None
+        # Faults for uploads: answer the next `fail_uploads[method]` PATCHes or PUTs of an
+        # upload (its parts, its commit) with a 503, before the registry sees them.
+        self.fail_uploads: dict[str, int] = {}
         self.storage_authorizations: list[str] = []
         self._uploads: dict[str, tuple[str, str]] = {}  # id -> (upstream path, range)
         self._next: dict[str, str] = {}  # id -> the registry's next upload URL
@@ -127,6 +130,8 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
                 front.requests.append((self.command, self.path))
             if self.path.startswith("/token"):
                 self._token()
+                return
+            if self._upload_fault():
                 return
             if self._storage():
                 return
@@ -183,6 +188,15 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
             finally:
                 response.close()
+
+        def _upload_fault(self) -> bool:
+            with front.lock:
+                if "/blobs/uploads/" not in self.path or not front.fail_uploads.get(self.command):
+                    return False
+                front.fail_uploads[self.command] -= 1
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self._reply(503, {"errors": [{"code": "UNAVAILABLE"}]})
+            return True
 
         def _storage(self) -> bool:
             """The 307 upload path, when the front plays registry.ollama.ai's storage."""

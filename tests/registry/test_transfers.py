@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from pollama.registry import Registry, RegistrySettings
 from pollama.registry.auth import CredentialStore
 from pollama.registry.download import DownloadSettings
@@ -126,6 +128,56 @@ async def test_push_sends_chunks_commits_and_mounts(
     assert lines[-1] == {"status": "success"}
     assert not [p for m, p in counting.requests if m == "PATCH"]
     assert any("mount=" in p and "from=test%2Fchunked" in p for m, p in counting.requests)
+
+
+@pytest.mark.parametrize("monolithic", [False, True])
+async def test_failed_upload_requests_are_tried_again(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path, monolithic: bool
+) -> None:
+    counting, host = front
+    name = f"{host}/test/flaky-push-{int(monolithic)}:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name, system=f"flaky push {monolithic}")
+    upload = UploadSettings(
+        min_part=100_000, max_part=100_000, monolithic_max=(1 << 30) * monolithic, backoff_s=0.01
+    )
+    # Two failures of a part (or of the whole blob's PUT) in a row, then of the commit.
+    counting.fail_uploads = {"PUT": 2} if monolithic else {"PATCH": 2, "PUT": 2}
+    counting.requests.clear()
+    try:
+        async with pollama(
+            tmp_path / "a", tmp_path / "key", settings=RegistrySettings(upload=upload)
+        ) as a:
+            lines = await progress(a, "/api/push", {"model": name, "insecure": True})
+    finally:
+        left, counting.fail_uploads = counting.fail_uploads, {}
+    assert lines[-1] == {"status": "success"}
+    assert not any(left.values())  # every fault was met, and tried past
+    for line in lines:
+        if "digest" in line:
+            assert line.get("completed", 0) <= line["total"]  # a failed try's bytes are not counted
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        pulled = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    assert pulled[-1] == {"status": "success"}
+    assert Store(tmp_path / "b").get_model(name).system == f"flaky push {monolithic}"
+
+
+async def test_an_upload_that_keeps_failing_fails_the_push_after_ollamas_tries(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, host = front
+    name = f"{host}/test/push-down:latest"
+    create_tiny(tmp_path / "a", tiny_gguf, name, system="push down")
+    upload = UploadSettings(min_part=100_000, max_part=100_000, backoff_s=0.01)
+    counting.fail_uploads = {"PATCH": 100}
+    try:
+        async with pollama(
+            tmp_path / "a", tmp_path / "key", settings=RegistrySettings(upload=upload)
+        ) as a:
+            lines = await progress(a, "/api/push", {"model": name, "insecure": True})
+    finally:
+        left, counting.fail_uploads = counting.fail_uploads, {}
+    assert lines[-1]["error"].startswith("503: ")
+    assert left == {"PATCH": 100 - 6}  # Ollama's maxRetries: six tries, then it gives up
 
 
 async def test_small_blobs_can_go_up_in_one_put(

@@ -12,7 +12,7 @@
    called off sets the part's stop flag, and its thread saves what it has and ends.
 3. A part whose connection fails or stalls (no byte for `stall_s`, the client's read
    timeout) starts again from its last byte. A part fails only after `retries` tries in a
-   row that brought nothing, waiting `backoff_s * 2**try` (capped at 30 s) between them.
+   row that brought nothing, backing off between them (`pollama.registry.retry`).
 4. Verify: the whole file's sha256 must equal the digest, or the partial is removed and the
    pull fails with Ollama's `digest mismatch` error; only then is it renamed into place.
    The hash runs on from the start as bytes are written (see `_Prefix`), so little or
@@ -40,6 +40,7 @@ from pollama.errors import StoreError
 from pollama.registry.client import Challenge, RegistryClient
 from pollama.registry.errors import DigestMismatch, TransferFailed, Unauthorized, status_error
 from pollama.registry.names import Repository
+from pollama.registry.retry import back_off
 from pollama.registry.throttle import Throttle
 from pollama.store import Store
 from pollama.store.partials import Part, plan_parts
@@ -53,7 +54,6 @@ SAVE_EVERY_S = 1.0
 # disk writing while bytes arrive, rather than leaving it all to the end (as a copy's fsync).
 _SAVE_EVERY_BYTES = 32 << 20
 _HASH_RUN = 4 << 20
-_MAX_BACKOFF_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -159,9 +159,8 @@ class BlobDownload:
                     fruitless += 1
                     if fruitless > self.settings.retries:
                         raise
-                    delay = min(_MAX_BACKOFF_S, self.settings.backoff_s * 2 ** (fruitless - 1))
-                    log.info("part %d of %s: %s; again in %.1fs", part.n, self.digest, exc, delay)
-                    await asyncio.sleep(delay)
+                    what = f"part {part.n} of {self.digest}"
+                    await back_off(self.settings.backoff_s, fruitless, what, exc)
 
     async def _fetch_once(self, fd: int, part: Part) -> None:
         """One ranged GET for the rest of `part`, received and written in a worker thread

@@ -17,10 +17,10 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import anyio
@@ -31,11 +31,14 @@ from pollama.registry.client import MANIFEST_ACCEPT, RegistryClient
 from pollama.registry.errors import RegistryError, status_error
 from pollama.registry.names import Repository, with_query
 from pollama.registry.progress import Progress, blob_status
+from pollama.registry.retry import TRIES, with_retries
 from pollama.registry.transfers import PROGRESS_EVERY_S
 from pollama.store import Layer, ModelName, Store
 from pollama.store.name import DEFAULT_HOST, DEFAULT_NAMESPACE
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _READ = 1 << 20
 _OCTETS = "application/octet-stream"
@@ -45,11 +48,15 @@ _NO_PATCH = (404, 405, 501)
 
 @dataclass(frozen=True)
 class UploadSettings:
-    """How blobs go up; parts are cut as Ollama cuts them, small blobs go in one PUT."""
+    """How blobs go up; parts are cut as Ollama cuts them, small blobs go in one PUT. Each
+    part, storage PUT and commit gets `retries` tries (Ollama's count), backing off from
+    `backoff_s` between them; tests shrink it."""
 
     min_part: int = 100_000_000
     max_part: int = 1_000_000_000
     monolithic_max: int = 0
+    retries: int = TRIES
+    backoff_s: float = 1.0
 
     def part_size(self, total: int) -> int:
         return min(self.max_part, max(self.min_part, total // 16))
@@ -179,11 +186,25 @@ class _BlobUpload:
             raise RegistryError("the registry gave no upload location")
         return urljoin(str(response.url), location)
 
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
+        """`attempt()` again after a transient failure, as Ollama retries upload requests."""
+        what = f"{what} of {self.layer.digest}"
+        settings = self.settings
+        return await with_retries(
+            attempt, tries=settings.retries, backoff_s=settings.backoff_s, what=what
+        )
+
     async def _put_whole(self, location: str) -> None:
         url = with_query(location, [("digest", self.layer.digest)])
         headers = {"Content-Type": _OCTETS, "Content-Length": str(self.layer.size)}
-        await self.client.request(
-            "PUT", url, self.repo, headers=headers, body=lambda: self._read(0, self.layer.size)
+
+        def body() -> AsyncIterator[bytes]:
+            self.sent = 0  # sent afresh: a failed try's bytes no longer count
+            return self._read(0, self.layer.size)
+
+        await self._retrying(
+            lambda: self.client.request("PUT", url, self.repo, headers=headers, body=body),
+            "uploading",
         )
         self.sent = self.layer.size
 
@@ -206,7 +227,10 @@ class _BlobUpload:
         etag = f"{hashlib.md5(b''.join(hashes), usedforsecurity=False).hexdigest()}-{len(hashes)}"
         url = with_query(location, [("digest", self.layer.digest), ("etag", etag)])
         headers = {"Content-Type": _OCTETS, "Content-Length": "0"}
-        await self.client.request("PUT", url, self.repo, headers=headers, body=b"")
+        await self._retrying(
+            lambda: self.client.request("PUT", url, self.repo, headers=headers, body=b""),
+            "committing the upload",
+        )
 
     async def _patch(self, location: str, offset: int, length: int) -> tuple[str, bytes] | None:
         """Send one part: the next upload URL and the part's md5, or None if the registry
@@ -221,27 +245,36 @@ class _BlobUpload:
         md5s: list[Any] = []
 
         def body() -> AsyncIterator[bytes]:
-            # Made afresh for each send: an auth challenge makes the client send it again.
+            # Made afresh for each send: an auth challenge or a retry sends it again.
             self.sent = sent_before
             md5s.append(hashlib.md5(usedforsecurity=False))
             return self._read(offset, length, md5s[-1])
 
-        async with self.client.open(
-            "PATCH", location, self.repo, headers=headers, body=body, follow_redirects=False
-        ) as response:
-            await response.aread()
-        if response.status_code in _NO_PATCH and offset == 0:
+        async def send() -> httpx.Response:
+            async with self.client.open(
+                "PATCH", location, self.repo, headers=headers, body=body, follow_redirects=False
+            ) as response:
+                await response.aread()
+            refused = response.status_code in _NO_PATCH and offset == 0
+            if response.status_code >= 400 and not refused:
+                raise status_error(response.status_code, response.text)
+            return response
+
+        response = await self._retrying(send, f"the part at {offset}")
+        if response.status_code >= 400:
             return None
         if response.status_code == 307:
             # The registry's storage takes the part; the next PATCH goes to the registry.
             target = urljoin(str(response.url), response.headers["location"])
-            self.sent = sent_before
             put_headers = {"Content-Type": _OCTETS, "Content-Length": str(length)}
-            await self.client.put_unauthenticated(
-                target, lambda: self._read(offset, length), put_headers
-            )
-        elif response.status_code >= 400:
-            raise status_error(response.status_code, response.text)
+
+            async def put() -> None:
+                self.sent = sent_before
+                await self.client.put_unauthenticated(
+                    target, lambda: self._read(offset, length), put_headers
+                )
+
+            await self._retrying(put, f"the part at {offset} (to storage)")
         return self._next_url(response), md5s[-1].digest()
 
     async def _read(self, offset: int, length: int, md5: Any = None) -> AsyncIterator[bytes]:
