@@ -95,6 +95,7 @@ class Front:
         self.blob_bytes = 0
         self.token_grants: list[str] = []  # "basic:<user>" or "ed25519:<public key>"
         self.requests: list[tuple[str, str]] = []
+        self.manifest_accepts: list[str] = []  # the Accept header of each manifest GET
         self.storage: Path | None = None  # the registry's storage folder, when known
         # When set (a `host:port` naming this front by another name), blob GETs are answered
         # with a 307 to `http://<cdn>/cdn/...`, as registry.ollama.ai sends pulls to its CDN.
@@ -128,6 +129,8 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
         def _forward(self) -> None:
             with front.lock:
                 front.requests.append((self.command, self.path))
+                if self.command == "GET" and "/manifests/" in self.path:
+                    front.manifest_accepts.append(", ".join(self.headers.get_all("accept", [])))
             if self.path.startswith("/token"):
                 self._token()
                 return

@@ -100,6 +100,21 @@ async def test_pull_of_a_present_model_fetches_no_blob(
     assert again[-1] == {"status": "success"}
 
 
+async def test_the_manifest_is_asked_for_as_ollama_asks(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    counting, host = front
+    name = f"{host}/test/accept:latest"
+    await push_tiny(tmp_path, tiny_gguf, name)
+    counting.manifest_accepts.clear()
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        assert (await progress(b, "/api/pull", {"model": name, "insecure": True}))[-1] == {
+            "status": "success"
+        }
+    # Ollama's pullModelManifest sends this one media type, and nothing else.
+    assert counting.manifest_accepts == ["application/vnd.docker.distribution.manifest.v2+json"]
+
+
 async def test_stream_false_answers_the_last_status(
     front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
 ) -> None:

@@ -4,11 +4,12 @@ and push's chunked, monolithic and mounted uploads."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 
-from pollama.registry import Registry, RegistrySettings
+from pollama.registry import Registry, RegistrySettings, retry
 from pollama.registry.auth import CredentialStore
 from pollama.registry.download import DownloadSettings
 from pollama.registry.push import UploadSettings
@@ -248,6 +249,50 @@ async def test_failed_and_stalled_requests_are_retried_where_they_stopped(
     # The stalled GET's bytes were kept: the retry asked only for the rest.
     assert counting.blob_bytes == Store(tmp_path / "a").read_manifest(name)[1].size
     assert Store(tmp_path / "b").blob_is_whole(digest, size)
+
+
+async def test_the_waits_between_fruitless_tries_double(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting, _ = front
+    name = await _pushed(front, tmp_path, tiny_gguf, "backoff")
+    waits: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+
+    monkeypatch.setattr(retry, "_sleep", sleep)
+    settings = RegistrySettings(download=DownloadSettings(backoff_s=1.5))
+    counting.fail_blob_gets = 5
+    try:
+        async with pollama(tmp_path / "b", tmp_path / "key", settings=settings) as b:
+            lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    finally:
+        counting.fail_blob_gets = 0
+    assert lines[-1] == {"status": "success"}
+    assert waits == [1.5, 3.0, 6.0, 12.0, 24.0]
+
+
+async def test_max_download_speed_limits_the_rate(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, host = front
+    name = f"{host}/test/throttled:latest"
+    await push_tiny(tmp_path, tiny_gguf, name, license="z" * 1_600_000)
+    size = Store(tmp_path / "a").read_manifest(name)[1].size
+    assert 1_900_000 < size < 2_200_000
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("OLLAMA_MAX_DOWNLOAD_SPEED", "1MB")
+    registry = Registry.from_config(Store(tmp_path / "b"))
+    started = time.monotonic()
+    try:
+        statuses = [p.status async for p in registry.pull(ModelName.parse(name), insecure=True)]
+    finally:
+        await registry.aclose()
+    took = time.monotonic() - started
+    assert statuses[-1] == "success"
+    # About 2 MB at 1 MB/s: ~2 s (a burst of 0.1 s is allowed); unthrottled it is ~0.1 s.
+    assert 1.5 <= took < 10, took
 
 
 async def test_a_registry_that_keeps_failing_fails_the_pull(

@@ -24,6 +24,8 @@ T = TypeVar("T")
 TRIES = 6  # Ollama's maxRetries: tries in all, the first included
 MAX_BACKOFF_S = 30.0
 
+_sleep = asyncio.sleep  # a name of this module's own, so a test can watch the waits
+
 
 def backoff_delay(backoff_s: float, failures: int) -> float:
     """The wait after the `failures`-th failed try in a row: 1, 2, 4... times `backoff_s`."""
@@ -34,7 +36,7 @@ async def back_off(backoff_s: float, failures: int, what: str, exc: Exception) -
     """Log why `what` is tried again, and wait `backoff_delay` first."""
     delay = backoff_delay(backoff_s, failures)
     log.info("%s: %s; again in %.1fs", what, exc, delay)
-    await asyncio.sleep(delay)
+    await _sleep(delay)
 
 
 async def with_retries(
