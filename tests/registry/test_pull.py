@@ -249,6 +249,30 @@ async def test_a_pull_that_replaces_layers_removes_the_unused_ones(
     assert Store(tmp_path / "b").get_model(name).system == "version two"
 
 
+async def test_a_pull_that_cannot_remove_the_unused_layers_says_so_and_succeeds(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path
+) -> None:
+    _, host = front
+    name = f"{host}/test/stuck-layers:latest"
+    await push_tiny(tmp_path, tiny_gguf, name, system="stuck one")
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        await progress(b, "/api/pull", {"model": name, "insecure": True})
+        old_system = _layers(tmp_path / "b", name)[1][0]
+        # Something the store cannot unlink where the old blob was (root ignores modes).
+        blob = Store(tmp_path / "b").blob_path(old_system)
+        blob.unlink()
+        blob.mkdir()
+        (blob / "in-the-way").write_text("")
+        await push_tiny(tmp_path, tiny_gguf, name, system="stuck two")
+        lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    assert statuses(lines)[-3:] == [
+        "removing unused layers",
+        f"couldn't remove unused layers: cannot remove blob: Is a directory ({blob})",
+        "success",
+    ]
+    assert Store(tmp_path / "b").get_model(name).system == "stuck two"
+
+
 async def test_a_manifest_without_layers_is_not_taken_for_a_model(
     front: tuple[Front, str], tmp_path: Path
 ) -> None:

@@ -273,6 +273,26 @@ async def test_the_waits_between_fruitless_tries_double(
     assert waits == [1.5, 3.0, 6.0, 12.0, 24.0]
 
 
+async def test_a_part_fails_after_ollamas_six_fruitless_tries(
+    front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting, _ = front
+    name = await _pushed(front, tmp_path, tiny_gguf, "six-tries")
+
+    async def sleep(delay: float) -> None:
+        del delay
+
+    monkeypatch.setattr(retry, "_sleep", sleep)
+    counting.fail_blob_gets = 100
+    try:
+        async with pollama(tmp_path / "b", tmp_path / "key") as b:
+            lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    finally:
+        left, counting.fail_blob_gets = counting.fail_blob_gets, 0
+    assert lines[-1]["error"].startswith("503: ")
+    assert left == 100 - 6  # Ollama's maxRetries: six tries in all, as the README says
+
+
 async def test_max_download_speed_limits_the_rate(
     front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

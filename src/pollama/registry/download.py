@@ -40,7 +40,7 @@ from pollama.errors import StoreError
 from pollama.registry.client import Challenge, RegistryClient
 from pollama.registry.errors import DigestMismatch, TransferFailed, Unauthorized, status_error
 from pollama.registry.names import Repository
-from pollama.registry.retry import back_off
+from pollama.registry.retry import TRIES, back_off
 from pollama.registry.throttle import Throttle
 from pollama.store import Store
 from pollama.store.partials import Part, plan_parts
@@ -63,7 +63,7 @@ class DownloadSettings:
     min_part: int = 100_000_000
     max_part: int = 1_000_000_000
     max_streams: int = 16
-    retries: int = 6
+    retries: int = TRIES  # tries in a row that bring nothing, the first included
     backoff_s: float = 1.0
 
     def part_size(self, total: int) -> int:
@@ -157,7 +157,7 @@ class BlobDownload:
                         log.info("part %d of %s: %s; resuming", part.n, self.digest, exc)
                         continue
                     fruitless += 1
-                    if fruitless > self.settings.retries:
+                    if fruitless >= self.settings.retries:
                         raise
                     what = f"part {part.n} of {self.digest}"
                     await back_off(self.settings.backoff_s, fruitless, what, exc)

@@ -2,7 +2,8 @@
 
 The statuses are Ollama's, in its order: `pulling manifest`; `pulling <hex12>` per layer
 (config last) with digest, total and completed; `verifying sha256 digest`; `writing
-manifest`; `removing unused layers` when the pull replaced layers nobody else uses; `success`.
+manifest`; `removing unused layers` when the pull replaced layers nobody else uses (then
+`couldn't remove unused layers: <why>` if that failed: the pull still succeeds); `success`.
 
 Unlike Ollama, a blob already present counts only if its size and sha256 are right (checked
 cheaply, see `pollama.store.verified`); a corrupted one is downloaded again. Each blob is
@@ -66,7 +67,11 @@ async def pull(
     unused = (old.digests() - manifest.digests()) if old else set()
     if unused and not config.noprune():
         yield Progress("removing unused layers")
-        await anyio.to_thread.run_sync(store.remove_unreferenced, unused)
+        try:
+            await anyio.to_thread.run_sync(store.remove_unreferenced, unused)
+        except (PollamaError, OSError) as exc:
+            # The model is whole and written: as in Ollama, a blob left behind is only said.
+            yield Progress(f"couldn't remove unused layers: {getattr(exc, 'message', exc)}")
     yield Progress("success")
 
 
