@@ -108,11 +108,13 @@ def measure(name: str, blob: Path, work: Path) -> tuple[float, float, int, int]:
     # here), which is the bench's cost, not the pull's.
     with launch(store) as (url, pid), RssSampler(pid) as rss, httpx.Client(timeout=None) as client:
         idle = rss.rss()
+        os.sync()  # what earlier writes left dirty is flushed on neither side's clock
         start = time.perf_counter()
         pull(client, url, name)
         pulled = time.perf_counter() - start
         peak = rss.peak
     shutil.rmtree(store)
+    os.sync()
     return pulled, plain_copy(blob, work), idle, peak
 
 
