@@ -191,12 +191,68 @@ def test_the_plan_drafts_only_where_it_pays() -> None:
     assert plan([sure, idle, None, None], cost)[0] > 0
 
 
-def test_the_cost_model_learns_the_token_cost() -> None:
+def _learn_costs(cost: DecodeCost, rounds: int = 60) -> None:
+    """A pass 21 ms, a token 9 ms, and 10 ms more for a batch of more than one token."""
+    for _ in range(rounds):
+        for n in (1, 5, 17):
+            cost.observe([n], 0.021 + 0.009 * n + (0.010 if n > 1 else 0.0))
+
+
+def test_the_cost_model_learns_the_token_cost_and_the_batched_step() -> None:
     cost = DecodeCost(512, unified=True)
-    for _ in range(60):
-        cost.observe([1], 0.030)
-        cost.observe([9], 0.030 + 8 * 0.009)  # a pass 21 ms, a token 9 ms
-    assert cost.per_token() == pytest.approx(0.009 / 0.021, rel=0.1)
+    _learn_costs(cost)
+    per_token, batched = cost.ratios()
+    assert per_token == pytest.approx(0.009 / 0.021, rel=0.1)
+    assert batched == pytest.approx(0.010 / 0.021, rel=0.2)  # the prior holds it a little
+
+
+def test_a_stalled_step_is_not_taken_for_what_the_batch_costs() -> None:
+    cost = DecodeCost(512, unified=True)
+    _learn_costs(cost)
+    cost.observe([17], 2.0)  # another process held the CPU: 2 s instead of 0.18 s
+    assert cost.per_token() == pytest.approx(0.009 / 0.021, rel=0.25)
+
+
+def _copy(drafter: Drafter, tokens: list[int]) -> None:
+    for token in tokens:
+        drafter.propose(8)  # as the engine does once a step
+        drafter.append(token)
+
+
+# A prompt that holds a "file" with the token 1 (a class name) in three places, then the
+# file's first two tokens again, so the reply's copy of it is found by the 2-gram lookup.
+FILE = [10, 1, 20, 30, 31, 32, 1, 40, 50, 51, 52, 1, 60, 61]
+EDIT_PROMPT = [5, 6, *FILE, 99, 5, 6]
+
+
+def test_a_copy_makes_its_edit_again_where_the_edited_tokens_recur() -> None:
+    drafter = Drafter(EDIT_PROMPT)
+    assert drafter.propose(3)[1] == [10, 1, 20]
+    _copy(drafter, [10, 7, 1])  # the reply writes 7 1 for 1 (`LineItem` for `Item`)
+    assert drafter.propose(8)[1] == [20, 30, 31, 32, 7, 1, 40, 50]
+    _copy(drafter, [20, 30, 31, 32, 7, 1, 40, 50])
+    assert drafter.propose(6)[1] == [51, 52, 7, 1, 60, 61]
+
+
+def test_a_copy_picks_up_past_a_replaced_token_where_it_broke_off() -> None:
+    drafter = Drafter(EDIT_PROMPT)
+    _copy(drafter, [10, 8, 9, 20])  # 1 became 8 9; the copy goes on from 20, not elsewhere
+    assert drafter.propose(5)[1] == [30, 31, 32, 8, 9]
+
+
+def test_an_edit_that_does_not_recur_is_forgotten() -> None:
+    drafter = Drafter(EDIT_PROMPT)
+    _copy(drafter, [10, 7, 1, 20, 30, 31, 32])
+    assert drafter.propose(2)[1] == [7, 1]
+    _copy(drafter, [1, 40, 50])  # this time the reply kept 1 as it was
+    assert drafter.propose(4)[1] == [51, 52, 1, 60]
+
+
+def test_the_edits_apply_to_the_prompt_not_to_text_written_since() -> None:
+    drafter = Drafter(EDIT_PROMPT)
+    reply = [10, 7, 1, 20, 30, 31, 32, 7, 1, 40, 50, 51, 52, 7, 1, 60, 61, 99, 5, 6]
+    _copy(drafter, reply)  # the copy has reached the reply's start: there 7 1 is written
+    assert drafter.propose(4)[1] == [10, 7, 1, 20]
 
 
 def test_draft_num_predict_is_a_request_option() -> None:

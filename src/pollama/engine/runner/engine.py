@@ -239,8 +239,7 @@ class Engine:
         if not any(p is not None and p.tokens for p in proposals):
             return {}
         # A seeded request's batch shapes (and so its numbers) depend on its text alone.
-        fixed = self.cost.prior if any(s.seeded for s in generating) else None
-        counts = plan(proposals, self.cost, fixed)
+        counts = plan(proposals, self.cost, fixed=any(s.seeded for s in generating))
         drafts = {}
         for slot in generating:
             proposal, n = proposals[slot.seq_id], counts[slot.seq_id]

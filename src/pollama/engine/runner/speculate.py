@@ -4,6 +4,10 @@ A reply often repeats its prompt (a code edit copies most of the file) or itself
 slot's `Drafter` looks for the text's last few tokens earlier in the text and proposes the
 tokens that followed them there; the engine puts them into the decode batch after the slot's
 next token and samples every position, keeping drafts while the sampled token equals them.
+An edit breaks such a copy (a renamed class, say): the drafter picks the copy up again just
+past where it broke, remembers what the text wrote instead of the source tokens in between,
+and writes that again in its drafts wherever those tokens recur, so the next occurrences of
+the rename are drafted too.
 
 For a draft that is one fixed token this *is* the standard speculative accept/reject rule:
 accept draft `d` with probability min(1, p(d)/q(d)) = p(d) (q is 1 at `d`), and on a rejection
@@ -12,8 +16,8 @@ sample from the residual, p without `d`, renormalised. Drawing `t ~ p` and keepi
 the seeded random draws included (one per generated token, in the same order).
 
 Drafting costs time only when drafts are rejected, so it is planned per step (`plan`): each
-draft token is worth its chance of being accepted (learned per kind of match, also from
-proposals that were not sent), and a batch costs what the learned `DecodeCost` says, counting
+draft token is worth its chance of being accepted (learned per kind of match from every token
+of the text, drafted or not), and a batch costs what the learned `DecodeCost` says, counting
 the extra `llama_decode` passes that uneven sequences make llama.cpp run.
 """
 
@@ -25,13 +29,24 @@ from typing import Protocol
 
 NGRAMS = (4, 3, 2)  # the longest match wins: it is the likeliest to continue alike
 COPY = 0  # the kind of a draft that continues a run the previous drafts matched
-DECAY = 0.9  # how fast acceptance estimates forget
-# A batch token's cost in forward passes before any is measured (2 CPU cores, a 0.5B model),
-# how many steps that guess is worth, and how fast measured steps are forgotten.
+DECAY = 0.9  # how fast acceptance estimates forget, per draft (per step, for prompt lookup)
+# A batch token's cost in forward passes before any is measured, low so that drafting starts
+# and is measured (on 2 CPU cores a 0.5B model's batch of 1+n costs about 1.5 + 0.3n single
+# steps, which the fit learns within a few steps), and the step up of a batch of more than one
+# token (the one-token path is the cheapest by far); how many steps that guess is worth, how
+# fast measured steps are forgotten, and how far a step may exceed the fit before it counts
+# as a stall (another process held the CPU), not as the batch's cost.
 PER_TOKEN = 0.08
+BATCHED = 0.3
 PRIOR_WEIGHT = 3.0
 FORGET = 0.98
+STALL = 2.0
 MIN_PER_TOKEN, MAX_PER_TOKEN = 0.005, 1.0
+MAX_BATCHED = 2.0
+# How far past the point where a copy broke off it may pick up again (source tokens), and
+# how much new text it waits through before it is given up (an edit is rarely longer).
+RESYNC_WINDOW = 16
+RESYNC_SPAN = 16
 
 
 class Proposer(Protocol):
@@ -65,10 +80,10 @@ class DraftScore:
         accepted, rejected = self._stats[kind]
         return accepted / (accepted + rejected)
 
-    def _learn(self, kind: int, accepted: int, rejected: bool) -> None:
+    def _learn(self, kind: int, accepted: int, rejected: bool, decay: float = DECAY) -> None:
         stats = self._stats[kind]
-        stats[0] = stats[0] * DECAY + accepted
-        stats[1] = stats[1] * DECAY + rejected
+        stats[0] = stats[0] * decay + accepted
+        stats[1] = stats[1] * decay + rejected
 
     def _score_unsent(self, token: int) -> None:
         """`token` came next: score the proposal that was not sent against it."""
@@ -83,9 +98,21 @@ class DraftScore:
 
 
 class Drafter(DraftScore):
-    """One request's text, indexed by n-gram, and what it has learned of its own drafts."""
+    """One request's text, indexed by n-gram, the copy the text is following, and the edits
+    that copy has made so far."""
 
-    __slots__ = ("_index", "source", "source_kind", "tokens")
+    __slots__ = (
+        "_break",
+        "_edited",
+        "_index",
+        "_pending",
+        "_rewrite",
+        "_rewrites",
+        "_scored",
+        "source",
+        "source_kind",
+        "tokens",
+    )
 
     def __init__(self, prompt: list[int]) -> None:
         super().__init__((COPY, *NGRAMS))
@@ -93,6 +120,18 @@ class Drafter(DraftScore):
         self._index: dict[tuple[int, ...], int] = {}
         self.source: int | None = None  # where the text so far is being copied from
         self.source_kind = COPY
+        # What the copy wrote for source tokens it did not copy, by their first token: an
+        # edit (a rename) recurs where those tokens do. Only the prompt is rewritten, as the
+        # text after it was written with the edits made.
+        self._rewrites: dict[int, dict[tuple[int, ...], tuple[int, ...]]] = {}
+        self._edited = len(prompt)
+        self._pending: tuple[int, ...] = ()  # a rewrite's tokens still to come before `source`
+        # The rewrite being copied: its source tokens, where they are, where the text wrote it.
+        self._rewrite: tuple[tuple[int, ...], int, int] | None = None
+        # Where a copy of the prompt last broke off (source and text positions), until it
+        # picks up again; a copy of text written since is left to the n-gram lookup.
+        self._break: tuple[int, int] | None = None
+        self._scored: set[int] = set()  # the kinds scored since the last step's proposal
         for token in prompt:
             self._append(token)
 
@@ -105,18 +144,90 @@ class Drafter(DraftScore):
                 self._index[tuple(tokens[end - n : end])] = end
 
     def append(self, token: int) -> None:
-        """`token` became part of the text: follow the copy, score an unsent proposal."""
-        self._score_unsent(token)
-        source = self.source
-        if source is not None and source < len(self.tokens) and self.tokens[source] == token:
-            self.source = source + 1
-            self.source_kind = COPY
-        else:
-            self.source = None
+        """`token` became part of the text: follow the copy, which scores it."""
+        self.unsent = None  # every token is scored against the copy, drafted or not
+        if self.source is not None:
+            self._follow(token)
         self._append(token)
+        if self._break is not None and self.source is None:
+            self._resync()
+
+    def _follow(self, token: int) -> None:
+        """Move the copy past `token`, or note where it broke off; either way, score the copy's
+        kind by it (a draft sent only part of what the copy would have proposed)."""
+        source, kind = self.source, self.source_kind
+        if not self._pending and (found := self._rewrite_at(source)) is not None:
+            key, self._pending = found
+            self._rewrite, source = (key, source, len(self.tokens)), source + len(key)
+        if self._pending:
+            expected: int | None = self._pending[0]
+        else:
+            expected = self.tokens[source] if source < len(self.tokens) else None
+        if token == expected:
+            if self._pending:
+                self._pending = self._pending[1:]
+            else:
+                source += 1
+            if not self._pending:
+                self._rewrite = None
+            self.source, self.source_kind = source, COPY
+            self._score(kind, True)
+            return
+        self._score(kind, False)
+        where = (source, len(self.tokens))
+        if self._rewrite is not None:  # an edit that did not recur here is forgotten
+            key, start, at = self._rewrite
+            self._rewrites[key[0]].pop(key, None)
+            where = (start, at)
+        if self._break is None and where[0] < self._edited:
+            self._break = where
+        self.source, self._pending, self._rewrite = None, (), None
+
+    def _score(self, kind: int, followed: bool) -> None:
+        """Count a token that did or did not follow a copy of `kind`; what was learned before
+        fades once a step, so a step's long run counts as much as many short ones."""
+        decay = 1.0 if kind in self._scored else DECAY
+        self._scored.add(kind)
+        self._learn(kind, followed, not followed, decay)
+
+    def _resync(self) -> None:
+        """Pick the broken copy up again just past where it broke, once the text writes what
+        comes there, and learn what the text wrote instead of the source tokens in between;
+        give it up when the text has gone on too long without it."""
+        start, at = self._break
+        tokens = self.tokens
+        if len(tokens) - at > RESYNC_SPAN:
+            self._break = None
+            return
+        last = tokens[-1]
+        near = range(start, min(start + RESYNC_WINDOW, at))
+        match = next((q for q in near if tokens[q] == last), None)
+        if match is None:
+            return
+        key, value = tuple(tokens[start : match + 1]), tuple(tokens[at:])
+        while len(key) > 1 and len(value) > 1 and key[-1] == value[-1]:
+            key, value = key[:-1], value[:-1]
+        if key != value:
+            self._rewrites.setdefault(key[0], {})[key] = value
+        self.source, self.source_kind = match + 1, COPY
+        self._break, self._pending, self._rewrite = None, (), None
+
+    def _rewrite_at(self, position: int) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """The longest learned rewrite whose source tokens start at `position`, if any."""
+        if position >= self._edited:
+            return None
+        tokens, best = self.tokens, None
+        for key, value in self._rewrites.get(tokens[position], {}).items():
+            if (best is None or len(key) > len(best[0])) and tuple(
+                tokens[position : position + len(key)]
+            ) == key:
+                best = key, value
+        return best
 
     def propose(self, limit: int) -> tuple[int, list[int]]:
-        """(kind, up to `limit` tokens) that may follow the text, from an earlier occurrence."""
+        """(kind, up to `limit` tokens) that may follow the text: the copy it follows, with its
+        edits made again, or what followed the text's last few tokens earlier on."""
+        self._scored.clear()
         if limit <= 0:
             return COPY, []
         tokens = self.tokens
@@ -128,24 +239,44 @@ class Drafter(DraftScore):
                     break
             else:
                 return COPY, []
-        start = self.source
-        return self.source_kind, tokens[start : start + limit]
+        draft, position = list(self._pending[:limit]), self.source
+        while len(draft) < limit and position < len(tokens):
+            found = self._rewrite_at(position)
+            if found is None:
+                draft.append(tokens[position])
+                position += 1
+            else:
+                draft.extend(found[1])
+                position += len(found[0])
+        return self.source_kind, draft[:limit]
+
+    def verified(self, kind: int, drafted: int, accepted: int) -> None:
+        """Nothing to learn: the drafted tokens were scored as they joined the text."""
 
 
 class DecodeCost:
-    """How long a decode batch takes: `passes` forward passes plus a cost per token.
+    """How long a decode batch takes: `passes` forward passes, a cost per token, and a step up
+    for a batch of more than one token (llama.cpp leaves its one-token matrix-vector path).
 
     Learned from the decode steps themselves by least squares with forgetting; only the
-    ratio of the two costs matters for planning. A CPU reads every weight once per pass, so
-    a pass costs far more than a token until the batch grows large.
+    ratios of the costs matter for planning. A CPU reads every weight once per pass, so a
+    pass costs far more than a token until the batch grows large.
     """
 
-    def __init__(self, n_ubatch: int, unified: bool, per_token: float = PER_TOKEN) -> None:
+    def __init__(
+        self,
+        n_ubatch: int,
+        unified: bool,
+        per_token: float = PER_TOKEN,
+        batched: float = BATCHED,
+    ) -> None:
         self.n_ubatch = max(1, n_ubatch)
         self.unified = unified
         self.prior = per_token
-        # Sums of the (decayed) normal equations of seconds = a*passes + b*tokens.
-        self._pp = self._pt = self._tt = self._py = self._ty = 0.0
+        self.batched_prior = batched
+        # The (decayed) normal equations of seconds = a*passes + b*tokens + c*batched.
+        self._normal = [[0.0] * 3 for _ in range(3)]
+        self._target = [0.0] * 3
 
     def passes(self, counts: list[int]) -> int:
         """The forward passes llama.cpp makes for a batch with `counts[i]` tokens of sequence i
@@ -167,48 +298,83 @@ class DecodeCost:
             passes += 1
         return passes
 
+    def _features(self, counts: list[int]) -> tuple[float, float, float]:
+        tokens = sum(counts)
+        return float(self.passes(counts)), float(tokens), 1.0 if tokens > 1 else 0.0
+
     def observe(self, counts: list[int], seconds: float) -> None:
         """Learn from a decode of `counts` tokens per sequence that took `seconds`."""
-        passes, tokens = self.passes(counts), sum(counts)
-        self._pp = self._pp * FORGET + passes * passes
-        self._pt = self._pt * FORGET + passes * tokens
-        self._tt = self._tt * FORGET + tokens * tokens
-        self._py = self._py * FORGET + passes * seconds
-        self._ty = self._ty * FORGET + tokens * seconds
+        x = self._features(counts)
+        fit = self._fit()
+        if fit is not None and fit[0] > 0:  # a stall of a busy machine is not the batch's cost
+            seconds = min(seconds, STALL * sum(c * f for c, f in zip(fit, x, strict=True)))
+        for i in range(3):
+            self._target[i] = self._target[i] * FORGET + x[i] * seconds
+            for j in range(3):
+                self._normal[i][j] = self._normal[i][j] * FORGET + x[i] * x[j]
 
-    def _fit(self) -> tuple[float, float] | None:
-        """(seconds per pass, seconds per token) by least squares, held near the prior by a
-        penalty on b - prior*a worth a few steps, so a run of identical batches (or a noisy
-        step on a busy machine) cannot carry it off; None before there is a fit."""
-        r, w = self.prior, PRIOR_WEIGHT
-        m11 = self._pp + w * r * r
-        m12 = self._pt - w * r
-        m22 = self._tt + w
-        det = m11 * m22 - m12 * m12
-        if det <= 0:
-            return None
-        a = (self._py * m22 - self._ty * m12) / det
-        b = (m11 * self._ty - m12 * self._py) / det
-        return a, b
+    def _fit(self) -> tuple[float, float, float] | None:
+        """(seconds per pass, per token, per batch of more than one) by least squares, held
+        near the priors by a penalty on b - prior*a and c - batched_prior*a worth a few steps,
+        so a run of identical batches (or a noisy step) cannot carry it off; None before
+        there is a fit."""
+        r, q, w = self.prior, self.batched_prior, PRIOR_WEIGHT
+        m = [row[:] for row in self._normal]
+        m[0][0] += w * (r * r + q * q)
+        m[0][1] -= w * r
+        m[1][0] -= w * r
+        m[0][2] -= w * q
+        m[2][0] -= w * q
+        m[1][1] += w
+        m[2][2] += w
+        solution = _solve(m, self._target)
+        return None if solution is None else (solution[0], solution[1], solution[2])
+
+    def ratios(self) -> tuple[float, float]:
+        """A token's cost and a multi-token batch's step up, in passes."""
+        fit = self._fit()
+        if fit is None:
+            return self.prior, self.batched_prior
+        a, b, c = fit
+        if a <= 0:
+            return MAX_PER_TOKEN, MAX_BATCHED
+        return (
+            min(MAX_PER_TOKEN, max(MIN_PER_TOKEN, b / a)),
+            min(MAX_BATCHED, max(0.0, c / a)),
+        )
 
     def per_token(self) -> float:
         """A token's cost in passes."""
-        fit = self._fit()
-        if fit is None:
-            return self.prior
-        a, b = fit
-        if a <= 0:
-            return MAX_PER_TOKEN
-        return min(MAX_PER_TOKEN, max(MIN_PER_TOKEN, b / a))
+        return self.ratios()[0]
 
     def pass_seconds(self) -> float | None:
         """What one forward pass takes, as measured; None before any decode was timed."""
         fit = self._fit()
-        return fit[0] if fit is not None and fit[0] > 0 and self._pp > 0 else None
+        return fit[0] if fit is not None and fit[0] > 0 and self._normal[0][0] > 0 else None
 
-    def estimate(self, counts: list[int], per_token: float) -> float:
-        """The cost of a batch, in passes."""
-        return self.passes(counts) + per_token * sum(counts)
+    def estimate(self, counts: list[int], ratios: tuple[float, float]) -> float:
+        """The cost of a batch, in passes, for (per token, batched) costs `ratios`."""
+        _, tokens, batched = self._features(counts)
+        return self.passes(counts) + ratios[0] * tokens + ratios[1] * batched
+
+
+def _solve(m: list[list[float]], v: list[float]) -> list[float] | None:
+    """x with m x = v, by Gaussian elimination with partial pivoting; None if m is singular."""
+    n = len(v)
+    rows = [[*m[i], v[i]] for i in range(n)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(rows[r][col]))
+        scale = max(abs(value) for row in rows for value in row[:n])
+        if abs(rows[pivot][col]) <= 1e-12 * scale:
+            return None
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        for r in range(col + 1, n):
+            factor = rows[r][col] / rows[col][col]
+            rows[r] = [a - factor * b for a, b in zip(rows[r], rows[col], strict=True)]
+    x = [0.0] * n
+    for r in reversed(range(n)):
+        x[r] = (rows[r][n] - sum(rows[r][c] * x[c] for c in range(r + 1, n))) / rows[r][r]
+    return x
 
 
 @dataclass
@@ -220,20 +386,18 @@ class Proposal:
     acceptance: float
 
 
-def plan(
-    proposals: list[Proposal | None], cost: DecodeCost, per_token: float | None = None
-) -> list[int]:
+def plan(proposals: list[Proposal | None], cost: DecodeCost, fixed: bool = False) -> list[int]:
     """How many draft tokens each generating slot sends this step (0: none).
 
     `proposals[i]` belongs to the i-th sequence (None: not generating this step). Every slot
     sends at most `k` tokens, for the `k` that gives the most expected tokens per unit of
-    batch cost; k = 0 (no drafts) is the plan to beat. `per_token` overrides the learned
-    token cost (a seeded request's batches must not depend on timings).
+    batch cost; k = 0 (no drafts) is the plan to beat. `fixed` plans with the prior costs,
+    not the learned ones (a seeded request's batches must not depend on timings).
     """
     base = [0 if p is None else 1 for p in proposals]
-    per_token = cost.per_token() if per_token is None else per_token
+    ratios = (cost.prior, cost.batched_prior) if fixed else cost.ratios()
     generating = sum(base)
-    best_k, best_rate = 0, generating / cost.estimate(base, per_token)
+    best_k, best_rate = 0, generating / cost.estimate(base, ratios)
     longest = max((len(p.tokens) for p in proposals if p is not None), default=0)
     for k in range(1, longest + 1):
         counts, expected = list(base), float(generating)
@@ -243,7 +407,7 @@ def plan(
             n = min(k, len(p.tokens))
             counts[i] += n
             expected += sum(p.acceptance**j for j in range(1, n + 1))
-        rate = expected / cost.estimate(counts, per_token)
+        rate = expected / cost.estimate(counts, ratios)
         if rate > best_rate:
             best_k, best_rate = k, rate
     return [0 if p is None else min(best_k, len(p.tokens)) for p in proposals]
