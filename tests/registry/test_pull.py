@@ -4,6 +4,7 @@ round trip, blobs already present, corruption on either side, missing models."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -225,6 +226,26 @@ async def test_push_to_the_library_namespace_gets_ollamas_error(
     ]
 
 
+async def _pull_two_versions(
+    tmp_path: Path,
+    tiny_gguf: Path,
+    name: str,
+    systems: tuple[str, str],
+    between: Callable[[Path], None],
+) -> tuple[str, list[dict]]:
+    """Server b pulls `name` with the first system prompt, then, once the registry has the
+    second and `between` was called with the path of the old system blob, pulls it again; the
+    old system layer's digest and the second pull's lines."""
+    await push_tiny(tmp_path, tiny_gguf, name, system=systems[0])
+    async with pollama(tmp_path / "b", tmp_path / "key") as b:
+        await progress(b, "/api/pull", {"model": name, "insecure": True})
+        old_system = _layers(tmp_path / "b", name)[1][0]
+        await push_tiny(tmp_path, tiny_gguf, name, system=systems[1])
+        between(Store(tmp_path / "b").blob_path(old_system))
+        lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+    return old_system, lines
+
+
 @pytest.mark.parametrize("noprune", [False, True])
 async def test_a_pull_that_replaces_layers_removes_the_unused_ones(
     front: tuple[Front, str],
@@ -235,14 +256,14 @@ async def test_a_pull_that_replaces_layers_removes_the_unused_ones(
 ) -> None:
     _, host = front
     name = f"{host}/test/versions-{int(noprune)}:latest"
-    await push_tiny(tmp_path, tiny_gguf, name, system="version one")
-    async with pollama(tmp_path / "b", tmp_path / "key") as b:
-        await progress(b, "/api/pull", {"model": name, "insecure": True})
-        old_system = _layers(tmp_path / "b", name)[1][0]
-        await push_tiny(tmp_path, tiny_gguf, name, system="version two")
+
+    def before_the_second_pull(_old_system: Path) -> None:
         if noprune:
             monkeypatch.setenv("OLLAMA_NOPRUNE", "1")
-        lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+
+    old_system, lines = await _pull_two_versions(
+        tmp_path, tiny_gguf, name, ("version one", "version two"), before_the_second_pull
+    )
     assert ("removing unused layers" in statuses(lines)) is not noprune
     assert lines[-1] == {"status": "success"}
     assert Store(tmp_path / "b").has_blob(old_system) is noprune
@@ -254,17 +275,17 @@ async def test_a_pull_that_cannot_remove_the_unused_layers_says_so_and_succeeds(
 ) -> None:
     _, host = front
     name = f"{host}/test/stuck-layers:latest"
-    await push_tiny(tmp_path, tiny_gguf, name, system="stuck one")
-    async with pollama(tmp_path / "b", tmp_path / "key") as b:
-        await progress(b, "/api/pull", {"model": name, "insecure": True})
-        old_system = _layers(tmp_path / "b", name)[1][0]
+
+    def block_the_old_blob(blob: Path) -> None:
         # Something the store cannot unlink where the old blob was (root ignores modes).
-        blob = Store(tmp_path / "b").blob_path(old_system)
         blob.unlink()
         blob.mkdir()
         (blob / "in-the-way").write_text("")
-        await push_tiny(tmp_path, tiny_gguf, name, system="stuck two")
-        lines = await progress(b, "/api/pull", {"model": name, "insecure": True})
+
+    old_system, lines = await _pull_two_versions(
+        tmp_path, tiny_gguf, name, ("stuck one", "stuck two"), block_the_old_blob
+    )
+    blob = Store(tmp_path / "b").blob_path(old_system)
     assert statuses(lines)[-3:] == [
         "removing unused layers",
         f"couldn't remove unused layers: cannot remove blob: Is a directory ({blob})",

@@ -135,6 +135,23 @@ async def test_push_sends_chunks_commits_and_mounts(
     assert any("mount=" in p and "from=test%2Fchunked" in p for m, p in counting.requests)
 
 
+async def _push_through_faults(
+    counting: Front, tmp_path: Path, name: str, upload: UploadSettings, faults: dict[str, int]
+) -> tuple[list[dict], dict[str, int]]:
+    """Push `name` from server a while the front fails `faults` upload requests (by method);
+    the progress lines, and the faults that were never met."""
+    counting.fail_uploads = dict(faults)
+    counting.requests.clear()
+    try:
+        async with pollama(
+            tmp_path / "a", tmp_path / "key", settings=RegistrySettings(upload=upload)
+        ) as a:
+            lines = await progress(a, "/api/push", {"model": name, "insecure": True})
+    finally:
+        left, counting.fail_uploads = counting.fail_uploads, {}
+    return lines, left
+
+
 @pytest.mark.parametrize("monolithic", [False, True])
 async def test_failed_upload_requests_are_tried_again(
     front: tuple[Front, str], tmp_path: Path, tiny_gguf: Path, monolithic: bool
@@ -146,15 +163,8 @@ async def test_failed_upload_requests_are_tried_again(
         min_part=100_000, max_part=100_000, monolithic_max=(1 << 30) * monolithic, backoff_s=0.01
     )
     # Two failures of a part (or of the whole blob's PUT) in a row, then of the commit.
-    counting.fail_uploads = {"PUT": 2} if monolithic else {"PATCH": 2, "PUT": 2}
-    counting.requests.clear()
-    try:
-        async with pollama(
-            tmp_path / "a", tmp_path / "key", settings=RegistrySettings(upload=upload)
-        ) as a:
-            lines = await progress(a, "/api/push", {"model": name, "insecure": True})
-    finally:
-        left, counting.fail_uploads = counting.fail_uploads, {}
+    faults = {"PUT": 2} if monolithic else {"PATCH": 2, "PUT": 2}
+    lines, left = await _push_through_faults(counting, tmp_path, name, upload, faults)
     assert lines[-1] == {"status": "success"}
     assert not any(left.values())  # every fault was met, and tried past
     for line in lines:
@@ -173,14 +183,7 @@ async def test_an_upload_that_keeps_failing_fails_the_push_after_ollamas_tries(
     name = f"{host}/test/push-down:latest"
     create_tiny(tmp_path / "a", tiny_gguf, name, system="push down")
     upload = UploadSettings(min_part=100_000, max_part=100_000, backoff_s=0.01)
-    counting.fail_uploads = {"PATCH": 100}
-    try:
-        async with pollama(
-            tmp_path / "a", tmp_path / "key", settings=RegistrySettings(upload=upload)
-        ) as a:
-            lines = await progress(a, "/api/push", {"model": name, "insecure": True})
-    finally:
-        left, counting.fail_uploads = counting.fail_uploads, {}
+    lines, left = await _push_through_faults(counting, tmp_path, name, upload, {"PATCH": 100})
     assert lines[-1]["error"].startswith("503: ")
     assert left == {"PATCH": 100 - 6}  # Ollama's maxRetries: six tries, then it gives up
 
