@@ -6,6 +6,8 @@
   and a writer killed with `kill -9` releases it with its last file descriptor.
 - `os_errors`: the filesystem's failures (full disk, read-only store, no permission) become
   a `StoreError` that says so, at the store's boundary, instead of a traceback.
+- `write_atomically`: a small record (a part's progress, a pull under way) replaced whole,
+  never seen half written.
 """
 
 from __future__ import annotations
@@ -76,3 +78,14 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """`data` as the whole of `path`: written to `<path>.tmp` and flushed to disk before the
+    rename, so a kill leaves the old record or the new one, never half of either."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)

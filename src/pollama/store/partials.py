@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pollama.store.blobs import BlobStore
-from pollama.store.guard import fsync_dir
+from pollama.store.guard import fsync_dir, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,7 @@ class Partials:
 
     def save(self, digest: str, part: Part) -> None:
         """Record `part`'s progress atomically (its bytes must already be flushed)."""
-        path = self.part_path(digest, part.n)
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as out:
-            out.write(part.to_bytes())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
+        write_atomically(self.part_path(digest, part.n), part.to_bytes())
 
     def finish(self, digest: str) -> None:
         """Move the verified data into place as the blob, then drop the part files."""

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from pollama.store.guard import os_errors
+from pollama.store.guard import os_errors, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,9 @@ class PendingPulls:
     def begin(self, digests: Iterable[str]) -> Path:
         """Record that a pull is fetching `digests`; returns the record, for `touch`/`end`."""
         record = self.folder / f"{uuid.uuid4().hex}.json"
-        tmp = record.with_name(record.name + ".tmp")
         with os_errors("cannot record the pull"):
             self.folder.mkdir(parents=True, exist_ok=True)
-            with tmp.open("wb") as out:
-                out.write(json.dumps(sorted(digests)).encode())
-                out.flush()
-                os.fsync(out.fileno())  # on disk before the name: never half a record
-            os.replace(tmp, record)
+            write_atomically(record, json.dumps(sorted(digests)).encode())
         return record
 
     def touch(self, record: Path) -> None:
