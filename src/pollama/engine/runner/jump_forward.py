@@ -55,7 +55,7 @@ class JumpDrafter(DraftScore):
     def append(self, token: int) -> None:
         """`token` was generated: score an unsent forced proposal, follow the text."""
         if self.unsent is not None and self.unsent[0] != FORCED:
-            self._lookup.unsent, self.unsent = self.unsent, None
+            self.unsent = None  # prompt lookup scores every token itself, proposed or not
         self._score_unsent(token)
         self._lookup.append(token)
         for byte in self._vocab.piece(token):
