@@ -15,8 +15,8 @@
    row that brought nothing, backing off between them (`pollama.registry.retry`).
 4. Verify: the whole file's sha256 must equal the digest, or the partial is removed and the
    pull fails with Ollama's `digest mismatch` error; only then is it renamed into place.
-   The hash runs on from the start as bytes are written (see `_Prefix`), so little or
-   nothing is left to read back.
+   The hash runs on from the start, beside the receiving, in a thread of its own (see
+   `_Prefix`), so little or nothing is left to read back.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import mmap
 import os
 import threading
 import time
@@ -119,6 +120,7 @@ class BlobDownload:
             log.info("resuming %s at %d of %d bytes", self.digest, _sum(parts), self.total)
         self.parts.extend(parts)
         fd = await off_loop(os.open, partials.data_path(self.digest), os.O_RDWR)
+        self.prefix.start(fd)
         streams = asyncio.Semaphore(self.settings.max_streams)
         tasks = [asyncio.create_task(self._fetch(fd, p, streams)) for p in parts if not p.done]
         try:
@@ -131,6 +133,7 @@ class BlobDownload:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
+            await off_loop(self.prefix.stop)
             await off_loop(os.close, fd)
             self._pool.shutdown(wait=False)
         await off_loop(self._verify_and_finish)
@@ -236,14 +239,14 @@ class _PartWriter:
         self.saving: threading.Thread | None = None
 
     def add(self, chunk: bytes) -> None:
-        """Write `chunk` where the part's bytes end, count it, hash on, and save if due."""
+        """Write `chunk` where the part's bytes end, count it, wake the hash, and save if due."""
         offset = self.part.offset + self.part.completed
         view = memoryview(chunk)
         while view:
             written = os.pwrite(self.fd, view, offset)
             view, offset = view[written:], offset + written
         self.part.completed += len(chunk)
-        self.prefix.advance(self.fd, chunk, offset - len(chunk))
+        self.prefix.advance()
         due = self.part.completed - self.saved >= _SAVE_EVERY_BYTES
         if (due or time.monotonic() - self.saved_at >= SAVE_EVERY_S) and not self._still_saving():
             self.saved_at, self.saved = time.monotonic(), self.part.completed
@@ -287,35 +290,53 @@ async def off_loop(
 
 
 class _Prefix:
-    """A running sha256 of a blob's leading bytes, carried on as the parts arrive.
+    """A running sha256 of a blob's leading bytes, carried on by a thread of its own.
 
-    The thread that writes the bytes continuing the prefix hashes them from memory, then
-    reads on from the file through whatever the following parts have already written, so a
-    blob in several parts is mostly hashed while it downloads, not after. Another thread
-    that finds the hash busy leaves its bytes to the one hashing, which reads them back.
+    The thread reads back from the file whatever the parts have written just past the bytes
+    it has hashed (from the page cache: they were written a moment ago), so hashing runs on
+    another core beside receiving, and a blob in several parts is hashed while it downloads,
+    not after. Inline, the hash was about half a receiving thread's CPU.
     """
 
     def __init__(self, parts: list[Part]) -> None:
         self.parts = parts
         self.hasher = hashlib.sha256()
         self.hashed = 0
-        self._lock = threading.Lock()  # parts write from several worker threads
+        self._written = threading.Condition()  # notified by the writers, after each write
+        self._stopping = False
+        self._thread: threading.Thread | None = None
 
-    def advance(self, fd: int, data: bytes, offset: int) -> None:
-        """`data` was just written at `offset`: hash it if it continues the prefix, then
-        what the file holds beyond."""
-        if not self._lock.acquire(blocking=False):
-            return
-        try:
-            if offset == self.hashed:
-                self.hasher.update(data)
-                self.hashed += len(data)
-            while (ready := self._written_from(self.hashed)) > 0:
-                run = os.pread(fd, min(ready, _HASH_RUN), self.hashed)
-                self.hasher.update(run)
-                self.hashed += len(run)
-        finally:
-            self._lock.release()
+    def start(self, fd: int) -> None:
+        self._thread = threading.Thread(target=self._hash, args=(fd,), daemon=True)
+        self._thread.start()
+
+    def advance(self) -> None:
+        """More of the file is written: wake the hashing thread."""
+        with self._written:
+            self._written.notify()
+
+    def stop(self) -> None:
+        """End the thread after its current run (before `fd` is closed); `finish` hashes
+        whatever it had not reached."""
+        with self._written:
+            self._stopping = True
+            self._written.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _hash(self, fd: int) -> None:
+        # One buffer, read into again and again; mapped, so it goes back to the system
+        # when the thread ends rather than staying in a thread arena of the allocator.
+        with mmap.mmap(-1, _HASH_RUN) as buffer, memoryview(buffer) as run:
+            while True:
+                with self._written:
+                    while (ready := self._written_from(self.hashed)) <= 0 and not self._stopping:
+                        self._written.wait()
+                if self._stopping:
+                    return
+                read = os.preadv(fd, [run[: min(ready, _HASH_RUN)]], self.hashed)
+                self.hasher.update(run[:read])
+                self.hashed += read
 
     def _written_from(self, offset: int) -> int:
         """How many bytes from `offset` on are written, within the part that holds it."""
