@@ -1,15 +1,18 @@
 """Pull throughput against a plain file copy, and the server's memory during a pull.
 
 In one run, on loopback: a source `pollama serve` holds two models of one random blob each
-(100 MB and 500 MB) and pushes them into Debian's `docker-registry`. A fresh server then
-pulls each model twice, from the registry and from the source server's `/v2/` (a peer),
-while its resident memory is sampled. Each pull is set against a plain copy of the same
-bytes on the same disk (read, write, fsync), made in the same run:
+(100 MB and 500 MB) and pushes them into Debian's `docker-registry`. For each source, the
+registry and the source server's `/v2/` (a peer), one server pulls each model `--rounds`
+times, deleting it between rounds, while its resident memory is sampled. Each pull is set
+against a plain copy of the same bytes on the same disk (read, write, fsync) beside it, which
+goes first alternating, and the medians are printed:
 
-    ratio = copy time / pull time   (the goal is >= 0.8)
+    ratio = median copy time / median pull time   (the goal is >= 0.8)
 
 The peak RSS of the pulling server must not grow with the blob: the 500 MB pull should peak
-where the 100 MB pull does. Not part of the test suite; `make bench` runs it.
+where the 100 MB pull does (`--rounds 1 --sizes N` shows one size's peak in a fresh server;
+over several rounds both rows show what the rounds left behind). Not part of the test suite;
+`make bench` runs it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 
 import httpx
 from _common import launch
@@ -91,6 +96,7 @@ def pull(client: httpx.Client, url: str, name: str) -> None:
 def plain_copy(source: Path, folder: Path) -> float:
     """Seconds to copy `source` into `folder` and fsync it."""
     target = folder / "copy.bin"
+    os.sync()
     start = time.perf_counter()
     with source.open("rb") as src, target.open("wb") as dst:
         shutil.copyfileobj(src, dst, 4 * MB)
@@ -101,26 +107,55 @@ def plain_copy(source: Path, folder: Path) -> float:
     return elapsed
 
 
-def measure(name: str, blob: Path, work: Path) -> tuple[float, float, int, int]:
-    """(pull s, copy s, idle RSS, peak RSS) of a fresh server pulling `name`."""
+@dataclass
+class Figures:
+    """One model's figures over the rounds: pull and copy seconds, and peak RSS."""
+
+    blob: Path
+    pulls: list[float] = field(default_factory=list)
+    copies: list[float] = field(default_factory=list)
+    peak: int = 0
+
+
+def pull_round(client: httpx.Client, url: str, name: str, rss: RssSampler) -> tuple[float, int]:
+    """(seconds, peak RSS) of one pull of `name`, deleted again afterwards so the next round
+    fetches every byte anew."""
+    os.sync()  # what earlier writes left dirty is flushed on neither side's clock
+    rss.peak = 0
+    start = time.perf_counter()
+    pull(client, url, name)
+    pulled = time.perf_counter() - start
+    peak = rss.peak
+    client.request("DELETE", f"{url}/api/delete", json={"model": name}).raise_for_status()
+    return pulled, peak
+
+
+def measure(host: str, models: dict[str, Figures], work: Path, rounds: int) -> int:
+    """Pull each of `models` from `host` `rounds` times into one server, a copy of the same
+    bytes beside each pull (which goes first alternates); returns the server's idle RSS."""
     store = work / "pulled"
     # The client is made before the clock starts: making one loads a CA bundle (about 45 ms
     # here), which is the bench's cost, not the pull's.
     with launch(store) as (url, pid), RssSampler(pid) as rss, httpx.Client(timeout=None) as client:
         idle = rss.rss()
-        os.sync()  # what earlier writes left dirty is flushed on neither side's clock
-        start = time.perf_counter()
-        pull(client, url, name)
-        pulled = time.perf_counter() - start
-        peak = rss.peak
+        for n in range(rounds):
+            for name, figures in models.items():
+                copy_first = n % 2 == 1
+                if copy_first:
+                    figures.copies.append(plain_copy(figures.blob, work))
+                pulled, peak = pull_round(client, url, f"{host}/library/{name}", rss)
+                figures.pulls.append(pulled)
+                figures.peak = max(figures.peak, peak)
+                if not copy_first:
+                    figures.copies.append(plain_copy(figures.blob, work))
     shutil.rmtree(store)
-    os.sync()
-    return pulled, plain_copy(blob, work), idle, peak
+    return idle
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,500", help="blob sizes in MB")
+    parser.add_argument("--rounds", type=int, default=5, help="pulls of each model per source")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if not Path(DOCKER_REGISTRY).exists():
@@ -139,15 +174,19 @@ def main() -> None:
             hosts = {"registry": registry, "peer": peer.removeprefix("http://")}
             print(
                 f"{'source':<9}{'blob':>7}{'pull s':>9}{'copy s':>9}{'ratio':>8}"
-                f"{'idle RSS':>11}{'peak RSS':>11}"
+                f"{'rounds':>12}{'idle RSS':>11}{'peak RSS':>11}"
             )
             for label, host in hosts.items():
-                for name, blob in blobs.items():
-                    pulled, copied, idle, peak = measure(f"{host}/library/{name}", blob, work)
-                    size = blob.stat().st_size // MB
+                models = {name: Figures(blob) for name, blob in blobs.items()}
+                idle = measure(host, models, work, args.rounds)
+                for figures in models.values():
+                    pulled, copied = median(figures.pulls), median(figures.copies)
+                    each = sorted(c / p for c, p in zip(figures.copies, figures.pulls, strict=True))
+                    spread = f"{each[0]:.2f}-{each[-1]:.2f}"
                     print(
-                        f"{label:<9}{size:>4} MB{pulled:>9.2f}{copied:>9.2f}"
-                        f"{copied / pulled:>8.2f}{idle / MB:>8.0f} MB{peak / MB:>8.0f} MB"
+                        f"{label:<9}{figures.blob.stat().st_size // MB:>4} MB{pulled:>9.2f}"
+                        f"{copied:>9.2f}{copied / pulled:>8.2f}{spread:>12}"
+                        f"{idle / MB:>8.0f} MB{figures.peak / MB:>8.0f} MB"
                     )
 
 
