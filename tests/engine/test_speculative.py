@@ -162,7 +162,7 @@ def test_unsent_proposals_teach_the_drafter_too() -> None:
     start = drafter.acceptance(2)
     for _ in range(5):
         kind, tokens = drafter.propose(1)
-        drafter.unsent = (kind, tokens[0])
+        drafter.skipped(kind, tokens[0])
         drafter.append(tokens[0] + 100)  # the model said something else
         drafter.append(1)
         drafter.append(2)

@@ -67,11 +67,16 @@ async def pull(
     unused = (old.digests() - manifest.digests()) if old else set()
     if unused and not config.noprune():
         yield Progress("removing unused layers")
+        # The model is whole and written: as in Ollama, a blob left behind is only said.
+        why: str | None = None
         try:
             await anyio.to_thread.run_sync(store.remove_unreferenced, unused)
-        except (PollamaError, OSError) as exc:
-            # The model is whole and written: as in Ollama, a blob left behind is only said.
-            yield Progress(f"couldn't remove unused layers: {getattr(exc, 'message', exc)}")
+        except PollamaError as exc:
+            why = exc.message
+        except OSError as exc:
+            why = str(exc)
+        if why is not None:
+            yield Progress(f"couldn't remove unused layers: {why}")
     yield Progress("success")
 
 

@@ -246,7 +246,7 @@ class Engine:
             if n:
                 drafts[slot] = (proposal.kind, proposal.tokens[:n])
             elif proposal.tokens:  # not sent, but scored against the token that comes
-                slot.job.drafter.unsent = (proposal.kind, proposal.tokens[0])
+                slot.job.drafter.skipped(proposal.kind, proposal.tokens[0])
         return drafts
 
     def _verify(self, slot: Slot, index: int, kind: int, draft: list[int]) -> None:

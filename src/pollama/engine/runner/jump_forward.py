@@ -54,8 +54,6 @@ class JumpDrafter(DraftScore):
 
     def append(self, token: int) -> None:
         """`token` was generated: score an unsent forced proposal, follow the text."""
-        if self.unsent is not None and self.unsent[0] != FORCED:
-            self.unsent = None  # prompt lookup scores every token itself, proposed or not
         self._score_unsent(token)
         self._lookup.append(token)
         for byte in self._vocab.piece(token):
@@ -133,3 +131,9 @@ class JumpDrafter(DraftScore):
             super().verified(kind, drafted, accepted)
         else:
             self._lookup.verified(kind, drafted, accepted)
+
+    def skipped(self, kind: int, token: int) -> None:
+        if kind == FORCED:
+            super().skipped(kind, token)
+        else:
+            self._lookup.skipped(kind, token)

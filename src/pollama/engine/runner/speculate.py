@@ -52,8 +52,6 @@ RESYNC_SPAN = 16
 class Proposer(Protocol):
     """What the engine asks of a request's drafter (prompt lookup, or `draft_model.py`)."""
 
-    unsent: tuple[int, int] | None
-
     def propose(self, limit: int) -> tuple[int, list[int]]: ...
 
     def acceptance(self, kind: int) -> float: ...
@@ -62,18 +60,20 @@ class Proposer(Protocol):
 
     def verified(self, kind: int, drafted: int, accepted: int) -> None: ...
 
+    def skipped(self, kind: int, token: int) -> None: ...
+
 
 class DraftScore:
     """What a request has learned of its own drafts: per kind of draft, the chance that each
     next draft token is accepted (also scored on proposals that were not sent)."""
 
-    __slots__ = ("_stats", "unsent")
+    __slots__ = ("_stats", "_unsent")
 
     def __init__(self, kinds: tuple[int, ...], shared: dict[int, list[float]] | None = None):
         # Per kind: (decayed) tokens accepted, drafts rejected; `shared` when what is learned
         # belongs to more than one request.
         self._stats = {kind: [1.0, 1.0] for kind in kinds} if shared is None else shared
-        self.unsent: tuple[int, int] | None = None  # (kind, token) proposed but not drafted
+        self._unsent: tuple[int, int] | None = None  # (kind, token) proposed but not drafted
 
     def acceptance(self, kind: int) -> float:
         """The estimated chance that each next draft token of this kind is accepted."""
@@ -85,12 +85,17 @@ class DraftScore:
         stats[0] = stats[0] * decay + accepted
         stats[1] = stats[1] * decay + rejected
 
+    def skipped(self, kind: int, token: int) -> None:
+        """A proposal starting with `token` was not drafted: score it by the token that
+        comes next all the same."""
+        self._unsent = (kind, token)
+
     def _score_unsent(self, token: int) -> None:
         """`token` came next: score the proposal that was not sent against it."""
-        if self.unsent is not None:
-            kind, guess = self.unsent
+        if self._unsent is not None:
+            kind, guess = self._unsent
             self._learn(kind, 1 if guess == token else 0, guess != token)
-            self.unsent = None
+            self._unsent = None
 
     def verified(self, kind: int, drafted: int, accepted: int) -> None:
         """Learn from a draft of `drafted` tokens of which the first `accepted` were kept."""
@@ -143,9 +148,11 @@ class Drafter(DraftScore):
             if end >= n:
                 self._index[tuple(tokens[end - n : end])] = end
 
+    def skipped(self, kind: int, token: int) -> None:
+        """Nothing to keep: every token is scored against the copy, drafted or not."""
+
     def append(self, token: int) -> None:
         """`token` became part of the text: follow the copy, which scores it."""
-        self.unsent = None  # every token is scored against the copy, drafted or not
         if self.source is not None:
             self._follow(token)
         self._append(token)
