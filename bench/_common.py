@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import llama_cpp.llama_cpp as llama_cpp_lib
 from llama_cpp import Llama
 
 from pollama.create import create_from_modelfile
+from pollama.engine.runner.model import cpu_has_amx
 from pollama.store import Store
 
 MODEL = "bench:latest"
@@ -24,8 +26,34 @@ PROMPT = "Write a long story about a robot who learns to paint. Once upon a time
 
 
 def bare_llama(model: Path, threads: int, n_ctx: int = 2048) -> Llama:
-    """The reference engine: bare llama-cpp-python on `model` with the same threads."""
-    return Llama(str(model), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+    """The reference engine: bare llama-cpp-python on `model` with the same threads, its
+    weights loaded as pollama's runner loads them."""
+    with _weights_as_the_runner_loads_them():
+        return Llama(
+            str(model), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+        )
+
+
+@contextmanager
+def _weights_as_the_runner_loads_them() -> Iterator[None]:
+    """On AMX CPUs pollama's runner keeps the weights out of llama.cpp's extra buffer types,
+    whose AMX kernels crash (`load_model` in engine/runner/model.py); `Llama()` has no
+    parameter for it, so its default model parameters are wrapped while it loads."""
+    if not cpu_has_amx():
+        yield
+        return
+    default = llama_cpp_lib.llama_model_default_params
+
+    def plain_buffers() -> llama_cpp_lib.llama_model_params:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    llama_cpp_lib.llama_model_default_params = plain_buffers
+    try:
+        yield
+    finally:
+        llama_cpp_lib.llama_model_default_params = default
 
 
 def bare_decode(llm: Llama, tokens: int) -> float:

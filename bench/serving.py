@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 
 import httpx
-from llama_cpp import Llama
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import MODEL, PROMPT, server
+from _common import MODEL, PROMPT, bare_llama, server
 
 from pollama.engine.runner.launch import RESTOCK_DELAY_S
 from pollama.starters import STARTERS, gguf_path
@@ -137,7 +136,7 @@ def cold_server(url: str, threads: int) -> float:
 
 def cold_bare(gguf: Path, threads: int) -> float:
     start = time.perf_counter()
-    llm = Llama(str(gguf), n_ctx=4096, n_threads=threads, verbose=False)
+    llm = bare_llama(gguf, threads, n_ctx=4096)
     llm.create_completion("Hi", max_tokens=1)
     elapsed = time.perf_counter() - start
     del llm
