@@ -143,7 +143,10 @@ async def test_prompt_cache_evaluates_only_new_tokens(runner: ProcessRunner) -> 
 
 
 async def test_context_tokens_continue_a_generation(runner: ProcessRunner) -> None:
-    _, first = await _collect(runner, _request("abc", seed=-1))
+    # The grammar keeps EOS out of the reply: a reply that ended on EOS would leave no
+    # sampled-but-undecoded token to evaluate, and one run in thirty did.
+    endless = dataclasses.replace(_request("abc", seed=-1), grammar="root ::= [a-z] root")
+    _, first = await _collect(runner, endless)
     request = CompletionRequest(
         prompt="def", context=tuple(first.tokens), sampling=SamplingOptions(num_predict=4)
     )
