@@ -102,22 +102,96 @@ class DraftScore:
         self._learn(kind, accepted, accepted < drafted)
 
 
+class CopyEdits:
+    """The edits a copy of the prompt has made: what the text wrote instead of source tokens
+    it did not copy, by their first token (an edit, a rename say, recurs where those tokens
+    do), the rewrite being written again now, and where the copy last broke off until it picks
+    up again. Only the prompt is rewritten, as the text after it was written with the edits
+    made; a copy of text written since is left to the n-gram lookup."""
+
+    __slots__ = ("_current", "_prompt_length", "_rewrites", "broken", "pending")
+
+    def __init__(self, prompt_length: int) -> None:
+        self._rewrites: dict[int, dict[tuple[int, ...], tuple[int, ...]]] = {}
+        self._prompt_length = prompt_length
+        self.pending: tuple[int, ...] = ()  # a rewrite's tokens still to come before the source
+        # The rewrite being written: its source tokens, where they are, where the text wrote it.
+        self._current: tuple[tuple[int, ...], int, int] | None = None
+        self.broken: tuple[int, int] | None = None  # (source, text) positions of the break
+
+    def at(
+        self, tokens: list[int], position: int
+    ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """The longest learned rewrite whose source tokens start at `position`, if any."""
+        if position >= self._prompt_length:
+            return None
+        best = None
+        for key, value in self._rewrites.get(tokens[position], {}).items():
+            if (best is None or len(key) > len(best[0])) and tuple(
+                tokens[position : position + len(key)]
+            ) == key:
+                best = key, value
+        return best
+
+    def expected(self, tokens: list[int], source: int) -> tuple[int, int | None]:
+        """Where the copy at `source` reads from once any rewrite starting there is entered,
+        and the token it expects next."""
+        if not self.pending and (found := self.at(tokens, source)) is not None:
+            key, self.pending = found
+            self._current, source = (key, source, len(tokens)), source + len(key)
+        if self.pending:
+            return source, self.pending[0]
+        return source, tokens[source] if source < len(tokens) else None
+
+    def followed(self, source: int) -> int:
+        """The expected token came: the copy's source position after it."""
+        if not self.pending:
+            return source + 1
+        self.pending = self.pending[1:]
+        if not self.pending:
+            self._current = None
+        return source
+
+    def broke(self, source: int, written: int) -> None:
+        """The copy at `source` broke off at text position `written`: a rewrite it was writing
+        did not recur here and is forgotten, and the first break in the prompt is kept."""
+        where = (source, written)
+        if self._current is not None:
+            key, start, at = self._current
+            self._rewrites[key[0]].pop(key, None)
+            where = (start, at)
+        if self.broken is None and where[0] < self._prompt_length:
+            self.broken = where
+        self.pending, self._current = (), None
+
+    def resync(self, tokens: list[int]) -> int | None:
+        """Where the broken copy picks up again, just past where it broke, once the text writes
+        what comes there (learning what the text wrote instead of the source tokens in
+        between); None until then, and for good once the text has gone on too long."""
+        assert self.broken is not None
+        start, at = self.broken
+        if len(tokens) - at > RESYNC_SPAN:
+            self.broken = None
+            return None
+        last = tokens[-1]
+        near = range(start, min(start + RESYNC_WINDOW, at))
+        match = next((q for q in near if tokens[q] == last), None)
+        if match is None:
+            return None
+        key, value = tuple(tokens[start : match + 1]), tuple(tokens[at:])
+        while len(key) > 1 and len(value) > 1 and key[-1] == value[-1]:
+            key, value = key[:-1], value[:-1]
+        if key != value:
+            self._rewrites.setdefault(key[0], {})[key] = value
+        self.broken, self.pending, self._current = None, (), None
+        return match + 1
+
+
 class Drafter(DraftScore):
     """One request's text, indexed by n-gram, the copy the text is following, and the edits
     that copy has made so far."""
 
-    __slots__ = (
-        "_break",
-        "_edited",
-        "_index",
-        "_pending",
-        "_rewrite",
-        "_rewrites",
-        "_scored",
-        "source",
-        "source_kind",
-        "tokens",
-    )
+    __slots__ = ("_edits", "_index", "_scored", "source", "source_kind", "tokens")
 
     def __init__(self, prompt: list[int]) -> None:
         super().__init__((COPY, *NGRAMS))
@@ -125,17 +199,7 @@ class Drafter(DraftScore):
         self._index: dict[tuple[int, ...], int] = {}
         self.source: int | None = None  # where the text so far is being copied from
         self.source_kind = COPY
-        # What the copy wrote for source tokens it did not copy, by their first token: an
-        # edit (a rename) recurs where those tokens do. Only the prompt is rewritten, as the
-        # text after it was written with the edits made.
-        self._rewrites: dict[int, dict[tuple[int, ...], tuple[int, ...]]] = {}
-        self._edited = len(prompt)
-        self._pending: tuple[int, ...] = ()  # a rewrite's tokens still to come before `source`
-        # The rewrite being copied: its source tokens, where they are, where the text wrote it.
-        self._rewrite: tuple[tuple[int, ...], int, int] | None = None
-        # Where a copy of the prompt last broke off (source and text positions), until it
-        # picks up again; a copy of text written since is left to the n-gram lookup.
-        self._break: tuple[int, int] | None = None
+        self._edits = CopyEdits(len(prompt))
         self._scored: set[int] = set()  # the kinds scored since the last step's proposal
         for token in prompt:
             self._append(token)
@@ -156,39 +220,24 @@ class Drafter(DraftScore):
         if self.source is not None:
             self._follow(token)
         self._append(token)
-        if self._break is not None and self.source is None:
-            self._resync()
+        if self._edits.broken is not None and self.source is None:
+            source = self._edits.resync(self.tokens)
+            if source is not None:
+                self.source, self.source_kind = source, COPY
 
     def _follow(self, token: int) -> None:
         """Move the copy past `token`, or note where it broke off; either way, score the copy's
         kind by it (a draft sent only part of what the copy would have proposed)."""
-        source, kind = self.source, self.source_kind
-        if not self._pending and (found := self._rewrite_at(source)) is not None:
-            key, self._pending = found
-            self._rewrite, source = (key, source, len(self.tokens)), source + len(key)
-        if self._pending:
-            expected: int | None = self._pending[0]
-        else:
-            expected = self.tokens[source] if source < len(self.tokens) else None
+        assert self.source is not None
+        kind = self.source_kind
+        source, expected = self._edits.expected(self.tokens, self.source)
         if token == expected:
-            if self._pending:
-                self._pending = self._pending[1:]
-            else:
-                source += 1
-            if not self._pending:
-                self._rewrite = None
-            self.source, self.source_kind = source, COPY
+            self.source, self.source_kind = self._edits.followed(source), COPY
             self._score(kind, True)
             return
         self._score(kind, False)
-        where = (source, len(self.tokens))
-        if self._rewrite is not None:  # an edit that did not recur here is forgotten
-            key, start, at = self._rewrite
-            self._rewrites[key[0]].pop(key, None)
-            where = (start, at)
-        if self._break is None and where[0] < self._edited:
-            self._break = where
-        self.source, self._pending, self._rewrite = None, (), None
+        self._edits.broke(source, len(self.tokens))
+        self.source = None
 
     def _score(self, kind: int, followed: bool) -> None:
         """Count a token that did or did not follow a copy of `kind`; what was learned before
@@ -196,40 +245,6 @@ class Drafter(DraftScore):
         decay = 1.0 if kind in self._scored else DECAY
         self._scored.add(kind)
         self._learn(kind, followed, not followed, decay)
-
-    def _resync(self) -> None:
-        """Pick the broken copy up again just past where it broke, once the text writes what
-        comes there, and learn what the text wrote instead of the source tokens in between;
-        give it up when the text has gone on too long without it."""
-        start, at = self._break
-        tokens = self.tokens
-        if len(tokens) - at > RESYNC_SPAN:
-            self._break = None
-            return
-        last = tokens[-1]
-        near = range(start, min(start + RESYNC_WINDOW, at))
-        match = next((q for q in near if tokens[q] == last), None)
-        if match is None:
-            return
-        key, value = tuple(tokens[start : match + 1]), tuple(tokens[at:])
-        while len(key) > 1 and len(value) > 1 and key[-1] == value[-1]:
-            key, value = key[:-1], value[:-1]
-        if key != value:
-            self._rewrites.setdefault(key[0], {})[key] = value
-        self.source, self.source_kind = match + 1, COPY
-        self._break, self._pending, self._rewrite = None, (), None
-
-    def _rewrite_at(self, position: int) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-        """The longest learned rewrite whose source tokens start at `position`, if any."""
-        if position >= self._edited:
-            return None
-        tokens, best = self.tokens, None
-        for key, value in self._rewrites.get(tokens[position], {}).items():
-            if (best is None or len(key) > len(best[0])) and tuple(
-                tokens[position : position + len(key)]
-            ) == key:
-                best = key, value
-        return best
 
     def propose(self, limit: int) -> tuple[int, list[int]]:
         """(kind, up to `limit` tokens) that may follow the text: the copy it follows, with its
@@ -246,9 +261,9 @@ class Drafter(DraftScore):
                     break
             else:
                 return COPY, []
-        draft, position = list(self._pending[:limit]), self.source
+        draft, position = list(self._edits.pending[:limit]), self.source
         while len(draft) < limit and position < len(tokens):
-            found = self._rewrite_at(position)
+            found = self._edits.at(tokens, position)
             if found is None:
                 draft.append(tokens[position])
                 position += 1
