@@ -46,10 +46,13 @@ def _request(prompt: str = PROMPT, **sampling: object) -> CompletionRequest:
     return CompletionRequest(prompt=prompt, sampling=SamplingOptions(**opts))
 
 
-def _endless(num_predict: int = 100_000) -> CompletionRequest:
+def _endless(
+    num_predict: int = 100_000, prompt: str = PROMPT, **sampling: object
+) -> CompletionRequest:
     """A request that runs to `num_predict`: its grammar has no end, so EOS is never sampled
     (random weights draw one a few hundred tokens in, which would end a stream a test needs)."""
-    return dataclasses.replace(_request(num_predict=num_predict), grammar="root ::= [a-z] root")
+    request = _request(prompt, num_predict=num_predict, **sampling)
+    return dataclasses.replace(request, grammar="root ::= [a-z] root")
 
 
 async def _collect(r: ProcessRunner, request: CompletionRequest) -> tuple[str, CompletionChunk]:
@@ -143,10 +146,9 @@ async def test_prompt_cache_evaluates_only_new_tokens(runner: ProcessRunner) -> 
 
 
 async def test_context_tokens_continue_a_generation(runner: ProcessRunner) -> None:
-    # The grammar keeps EOS out of the reply: a reply that ended on EOS would leave no
-    # sampled-but-undecoded token to evaluate, and one run in thirty did.
-    endless = dataclasses.replace(_request("abc", seed=-1), grammar="root ::= [a-z] root")
-    _, first = await _collect(runner, endless)
+    # A reply that ended on EOS would leave no sampled-but-undecoded token to evaluate (one
+    # run in thirty did): the endless grammar keeps EOS out.
+    _, first = await _collect(runner, _endless(16, "abc", seed=-1))
     request = CompletionRequest(
         prompt="def", context=tuple(first.tokens), sampling=SamplingOptions(num_predict=4)
     )

@@ -133,9 +133,9 @@ class CopyEdits:
                 best = key, value
         return best
 
-    def expected(self, tokens: list[int], source: int) -> tuple[int, int | None]:
-        """Where the copy at `source` reads from once any rewrite starting there is entered,
-        and the token it expects next."""
+    def enter(self, tokens: list[int], source: int) -> tuple[int, int | None]:
+        """Enter any rewrite whose source tokens start at `source`: where the copy then reads
+        from, and the token it expects next."""
         if not self.pending and (found := self.at(tokens, source)) is not None:
             key, self.pending = found
             self._current, source = (key, source, len(tokens)), source + len(key)
@@ -230,7 +230,7 @@ class Drafter(DraftScore):
         kind by it (a draft sent only part of what the copy would have proposed)."""
         assert self.source is not None
         kind = self.source_kind
-        source, expected = self._edits.expected(self.tokens, self.source)
+        source, expected = self._edits.enter(self.tokens, self.source)
         if token == expected:
             self.source, self.source_kind = self._edits.followed(source), COPY
             self._score(kind, True)
