@@ -9,6 +9,10 @@ goes first alternating, and the medians are printed:
 
     ratio = median copy time / median pull time   (the goal is >= 0.8)
 
+The `busy` column is the share of all the machine's cores in use during the pull (from
+/proc/stat): near 100 % the pull is bound by the CPU (receiving, writing and hashing on this
+side, sending on the source's), while the copy is bound by the disk.
+
 The peak RSS of the pulling server must not grow with the blob: the 500 MB pull should peak
 where the 100 MB pull does (`--rounds 1 --sizes N` shows one size's peak in a fresh server;
 over several rounds both rows show what the rounds left behind). Not part of the test suite;
@@ -82,6 +86,13 @@ class RssSampler:
         self._thread.join()
 
 
+def cpu_times() -> tuple[int, int]:
+    """(busy, all) jiffies of every core since boot; iowait counts as idle."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
 def pull(client: httpx.Client, url: str, name: str) -> None:
     """`/api/pull` of `name` over plain HTTP, to its `success` line."""
     body = {"model": name, "insecure": True}
@@ -114,20 +125,25 @@ class Figures:
     blob: Path
     pulls: list[float] = field(default_factory=list)
     copies: list[float] = field(default_factory=list)
+    busy: list[float] = field(default_factory=list)
     peak: int = 0
 
 
-def pull_round(client: httpx.Client, url: str, name: str, rss: RssSampler) -> tuple[float, int]:
-    """(seconds, peak RSS) of one pull of `name`, deleted again afterwards so the next round
-    fetches every byte anew."""
+def pull_round(
+    client: httpx.Client, url: str, name: str, rss: RssSampler
+) -> tuple[float, float, int]:
+    """(seconds, busy share of the cores, peak RSS) of one pull of `name`, deleted again
+    afterwards so the next round fetches every byte anew."""
     os.sync()  # what earlier writes left dirty is flushed on neither side's clock
     rss.peak = 0
+    busy_before, all_before = cpu_times()
     start = time.perf_counter()
     pull(client, url, name)
     pulled = time.perf_counter() - start
+    busy_after, all_after = cpu_times()
     peak = rss.peak
     client.request("DELETE", f"{url}/api/delete", json={"model": name}).raise_for_status()
-    return pulled, peak
+    return pulled, (busy_after - busy_before) / max(1, all_after - all_before), peak
 
 
 def measure(host: str, models: dict[str, Figures], work: Path, rounds: int) -> int:
@@ -143,8 +159,9 @@ def measure(host: str, models: dict[str, Figures], work: Path, rounds: int) -> i
                 copy_first = n % 2 == 1
                 if copy_first:
                     figures.copies.append(plain_copy(figures.blob, work))
-                pulled, peak = pull_round(client, url, f"{host}/library/{name}", rss)
+                pulled, busy, peak = pull_round(client, url, f"{host}/library/{name}", rss)
                 figures.pulls.append(pulled)
+                figures.busy.append(busy)
                 figures.peak = max(figures.peak, peak)
                 if not copy_first:
                     figures.copies.append(plain_copy(figures.blob, work))
@@ -174,7 +191,7 @@ def main() -> None:
             hosts = {"registry": registry, "peer": peer.removeprefix("http://")}
             print(
                 f"{'source':<9}{'blob':>7}{'pull s':>9}{'copy s':>9}{'ratio':>8}"
-                f"{'rounds':>12}{'idle RSS':>11}{'peak RSS':>11}"
+                f"{'rounds':>12}{'busy':>6}{'idle RSS':>11}{'peak RSS':>11}"
             )
             for label, host in hosts.items():
                 models = {name: Figures(blob) for name, blob in blobs.items()}
@@ -183,9 +200,10 @@ def main() -> None:
                     pulled, copied = median(figures.pulls), median(figures.copies)
                     each = sorted(c / p for c, p in zip(figures.copies, figures.pulls, strict=True))
                     spread = f"{each[0]:.2f}-{each[-1]:.2f}"
+                    busy = median(figures.busy)
                     print(
                         f"{label:<9}{figures.blob.stat().st_size // MB:>4} MB{pulled:>9.2f}"
-                        f"{copied:>9.2f}{copied / pulled:>8.2f}{spread:>12}"
+                        f"{copied:>9.2f}{copied / pulled:>8.2f}{spread:>12}{busy:>6.0%}"
                         f"{idle / MB:>8.0f} MB{figures.peak / MB:>8.0f} MB"
                     )
 
