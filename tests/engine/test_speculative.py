@@ -191,6 +191,13 @@ def test_the_plan_drafts_only_where_it_pays() -> None:
     assert plan([sure, idle, None, None], cost)[0] > 0
 
 
+def test_a_draft_that_would_pay_only_a_little_is_not_sent() -> None:
+    # By the prior costs one token at 42 % beats plain decoding by 5 %: within the fit's error.
+    cost = DecodeCost(512, unified=True)
+    assert plan([Proposal(0, [1], 0.42)], cost) == [0]
+    assert plan([Proposal(0, [1], 0.6)], cost) == [1]
+
+
 def _learn_costs(cost: DecodeCost, rounds: int = 60) -> None:
     """A pass 21 ms, a token 9 ms, and 10 ms more for a batch of more than one token."""
     for _ in range(rounds):
