@@ -8,9 +8,9 @@ Prints three ratios:
   prompt cache evaluates only the new turn, where bare llama.cpp re-reads the history;
 - cold load to first token through the server / `Llama()` + first token (goal <= 1.2x);
 - time to first token of turn 10 of a seeded chat / of an unseeded one (goal <= 1.2x): a
-  seeded prompt reuses the cache in fixed chunks. Between turns the user reads and types
-  (`--think`, 1 s by default; a seeded reply is re-chunked while the runner is idle), and the
-  same chats are also run back to back, with no pause at all, for the worst case.
+  seeded prompt reuses the cache in fixed segments, the last reply as it was generated.
+  Between turns the user reads and types (`--think`, 1 s by default), and the same chats are
+  also run back to back, with no pause at all.
 """
 
 from __future__ import annotations

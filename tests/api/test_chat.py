@@ -137,6 +137,34 @@ def test_qwen_remembers_the_conversation(qwen_url: str) -> None:
     assert "." not in reply.message.content
 
 
+CODE = "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n"
+
+
+@pytest.mark.starter
+def test_a_seeded_chat_reusing_its_replies_says_what_a_cold_runner_says(qwen_url: str) -> None:
+    """Each turn reuses the last reply as it was generated, drafts and all, and its text and
+    log-probabilities are those of the same messages evaluated from nothing."""
+    options = {"num_predict": 80, "num_ctx": 2048, "temperature": 0.7, "seed": 5}
+    messages: list[dict] = []
+    for ask in (
+        f"Rename each function to start with my_ and show the code:\n{CODE}",
+        "Now add a docstring to each function and show all the code again.",
+        "Show the code once more, exactly as last time.",
+    ):
+        messages.append(_user(ask))
+        body = {"model": "qwen2.5-coder:0.5b", "messages": messages, "stream": False}
+        warm = post(qwen_url, "/api/chat", body | {"logprobs": True, "options": options}).json()
+        post(qwen_url, "/api/generate", {"model": "qwen2.5-coder:0.5b", "keep_alive": 0})
+        cold = post(qwen_url, "/api/chat", body | {"logprobs": True, "options": options}).json()
+        assert warm["logprobs"] and (warm["message"], warm["logprobs"]) == (
+            cold["message"],
+            cold["logprobs"],
+        )
+        if len(messages) > 1:  # the new turn, and the reply's last token
+            assert warm["prompt_eval_count"] < 40 < cold["prompt_eval_count"]
+        messages.append(warm["message"])
+
+
 @pytest.mark.starter
 def test_qwen_calls_a_tool_and_reads_its_result(qwen_url: str) -> None:
     client = ollama.Client(host=qwen_url)

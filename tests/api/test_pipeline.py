@@ -27,7 +27,7 @@ from pollama.api.pipeline import (
 )
 from pollama.api.pipeline.parse import OutputParser
 from pollama.api.pipeline.plan import plan
-from pollama.api.pipeline.render import Rendered
+from pollama.api.pipeline.render import Rendered, reply_spans
 from pollama.api.pipeline.resolve import resolve
 from pollama.api.schemas.generate import Message, Tool, ToolFunction
 from pollama.engine.scheduler import Scheduler
@@ -228,3 +228,20 @@ def test_with_parallel_calls_forbidden_only_the_first_call_is_kept() -> None:
     one = OutputParser(Rendered("", template, tools), think=False, raw=False, max_calls=1)
     (kept,) = [c for p in _feed(one, texts) for c in p.tool_calls]
     assert (kept.index, kept.arguments) == (0, {"city": "Paris"})
+
+
+def test_a_chat_prompt_says_where_its_replies_lie() -> None:
+    """In UTF-8 bytes, each assistant content found after the message before it: a user
+    quoting a reply does not move it, and a content the template dropped is left out."""
+    messages = [
+        {"role": "user", "content": "say “ok”"},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "ok? say it again"},
+        {"role": "assistant", "content": "ok"},
+        {"role": "assistant", "content": "not rendered"},
+    ]
+    text = "<u>say “ok”</u><a>ok</a><u>ok? say it again</u><a>ok</a>"
+    data = text.encode()
+    spans = reply_spans(text, messages)
+    assert [data[a:b] for a, b in spans] == [b"ok", b"ok"]
+    assert spans[0][0] == data.index(b"<a>ok") + 3 and spans[1][0] == data.rindex(b"ok")

@@ -121,3 +121,31 @@ async def test_unseeded_requests_still_reuse_every_cached_token(
     )
     _, final = await _run(cached, plain)
     assert final.prompt_eval_count == 1 + len(await cached.tokenize("more"))
+
+
+@pytest.mark.parametrize("num_predict", [12, 5], ids=["ended-by-end-of-turn", "cut-short"])
+async def test_a_seeded_chat_reuses_each_reply_as_it_was_generated(
+    runners: tuple[ProcessRunner, ProcessRunner], num_predict: int
+) -> None:
+    """A chat says where its replies lie: back to back, with no idle moment to re-evaluate
+    them, each turn evaluates only its new tokens and the reply's last one, and the text and
+    its log-probabilities are a fresh runner's, digit for digit."""
+    cached, fresh = runners
+    grammar = "root ::= [a-z] [a-z] [a-z] [a-z] [a-z] [a-z] [a-z] [a-z]"  # retokenizes alike
+    text, replies, previous = "", [], 0
+    for turn in range(5):
+        text += f" User: tell me a fact about the number {turn}. Assistant:"
+        sampling = SamplingOptions(seed=turn, temperature=0.9, num_predict=num_predict)
+        request = CompletionRequest(
+            text, sampling, grammar=grammar, replies=tuple(replies), logprobs=True
+        )
+        reply, final = await _run(cached, request)
+        again, first = await _run(fresh, request)
+        assert (again, first.logprobs) == (reply, final.logprobs)
+        prompt = len(await cached.tokenize(text, add_special=True))
+        if turn:
+            assert final.prompt_eval_count == prompt - previous + 1
+        previous = len(final.tokens or ())
+        start = len(text.encode())
+        text += reply
+        replies.append((start, len(text.encode())))

@@ -100,6 +100,8 @@ class CompletionRequest:
     `json_keys`, when the grammar forces a JSON object of these string values (every key
     required, in this order), lets the runner draft the text between the values
     (`runner.jump_forward`).
+    `replies`, for a chat, are where its earlier replies lie in `prompt` (UTF-8 byte ranges):
+    a seeded chat reuses a reply as it was generated (`runner.chunks`).
     """
 
     prompt: str
@@ -113,6 +115,7 @@ class CompletionRequest:
     num_ctx: int = 0
     logprobs: bool = False
     top_logprobs: int = 0
+    replies: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)

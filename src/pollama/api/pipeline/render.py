@@ -27,14 +27,16 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Rendered:
     """The prompt text, the template it came from, the tools it offers (as the template and
-    the tool parser read them), the chat messages that did not fit, and the grammar that
-    forces a tool call in the template's format when `tool_choice` asks for one."""
+    the tool parser read them), the chat messages that did not fit, the grammar that forces
+    a tool call in the template's format when `tool_choice` asks for one, and, for a chat,
+    where the text holds its earlier replies (UTF-8 byte ranges)."""
 
     text: str
     template: prompt.PromptTemplate
     tools: list[dict[str, Any]]
     dropped_messages: int = 0
     forced_call: str | None = None
+    replies: tuple[tuple[int, int], ...] | None = None
 
 
 @functools.lru_cache(maxsize=32)
@@ -84,9 +86,10 @@ async def _chat_prompt(
     forced_call = chat.tool_choice.grammar(tmpl.tool_call_tag, tools)
     if forced_call and req.format:
         raise InvalidRequest("a forced tool call (tool_choice) cannot be combined with format")
+    messages = _chat_messages(resolved.model, chat.messages)
     rendered = await prompt.chat_prompt(
         tmpl,
-        _chat_messages(resolved.model, chat.messages),
+        messages,
         tools=tools or None,
         num_ctx=num_ctx,
         tokenize=runner.tokenize,
@@ -100,7 +103,28 @@ async def _chat_prompt(
             rendered.dropped_messages,
             num_ctx,
         )
-    return Rendered(rendered.text, tmpl, tools, rendered.dropped_messages, forced_call)
+    replies = reply_spans(rendered.text, messages)
+    return Rendered(rendered.text, tmpl, tools, rendered.dropped_messages, forced_call, replies)
+
+
+def reply_spans(text: str, messages: list[dict[str, Any]]) -> tuple[tuple[int, int], ...]:
+    """Where `text` holds the content of each assistant message (UTF-8 byte ranges).
+
+    Each message's content is looked for after the one before it, so that a user quoting a
+    reply does not move it; a content the template rewrote is not found and is left out.
+    The ranges need only be a function of the messages: a wrong one costs the cache a
+    reply, never the seeded text its sameness (`engine.runner.chunks`).
+    """
+    spans, at = [], 0
+    for message in messages:
+        content = message.get("content")
+        found = text.find(content, at) if isinstance(content, str) and content else -1
+        if found < 0:
+            continue
+        start, at = found, found + len(content)
+        if message.get("role") == "assistant":
+            spans.append((len(text[:start].encode()), len(text[:at].encode())))
+    return tuple(spans)
 
 
 def _chat_messages(model: Model, messages: tuple[Message, ...]) -> list[dict[str, Any]]:

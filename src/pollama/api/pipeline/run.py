@@ -88,6 +88,7 @@ def _completion(req: GenerationRequest, planned: Plan, rendered: Rendered) -> Co
         num_ctx=planned.num_ctx,
         logprobs=req.logprobs,
         top_logprobs=req.top_logprobs or 0,
+        replies=rendered.replies,
     )
 
 

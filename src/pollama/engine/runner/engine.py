@@ -17,13 +17,22 @@ import llama_cpp.llama_cpp as C
 
 from pollama.engine.runner import chunks
 from pollama.engine.runner.batch import Batch
+from pollama.engine.runner.chunks import Replay
 from pollama.engine.runner.draft_model import DraftModel, ModelDrafter
 from pollama.engine.runner.jump_forward import JumpDrafter
 from pollama.engine.runner.logprobs import LogprobReader, Pending
 from pollama.engine.runner.model import Vocab
+from pollama.engine.runner.replay import Step, replay_steps
 from pollama.engine.runner.sampling import build_sampler
 from pollama.engine.runner.slots import Job, Slot, choose_slot, fit_prompt
-from pollama.engine.runner.speculate import DecodeCost, Drafter, Proposal, Proposer, plan
+from pollama.engine.runner.speculate import (
+    DecodeCost,
+    Drafter,
+    Proposal,
+    Proposer,
+    accept,
+    plan,
+)
 from pollama.engine.runner.text import OutputFilter
 from pollama.engine.types import CompletionRequest, RunnerOptions, SamplingOptions
 from pollama.errors import PollamaError
@@ -44,6 +53,8 @@ def request_from_dict(data: dict[str, Any]) -> CompletionRequest:
     fields = {k: v for k, v in data.items() if k != "sampling"}
     fields["context"] = tuple(fields.get("context") or ())
     fields["json_keys"] = tuple(fields.get("json_keys") or ())
+    if fields.get("replies") is not None:
+        fields["replies"] = tuple(tuple(span) for span in fields["replies"])
     return CompletionRequest(sampling=SamplingOptions(**sampling), **fields)
 
 
@@ -103,6 +114,8 @@ class Engine:
         limit = predict if predict >= 0 else PREDICT_CAP * num_ctx
         sampler = build_sampler(self.vocab.vocab, req.sampling, req.grammar, num_ctx)
         job = Job(job_id, req, tokens, keep, limit, truncated, num_ctx, sampler)
+        if req.replies is not None and not req.context and not truncated and self.draft is None:
+            job.replies = self.vocab.token_spans(tokens, req.prompt, req.replies)
         job.out = OutputFilter(req.sampling.stop)
         job.logprobs = Pending() if req.logprobs else None
         self.waiting.append(job)
@@ -133,12 +146,13 @@ class Engine:
         n_past = min(n_past, len(job.prompt) - 1)
         slot.seeded = job.request.sampling.seed >= 0
         slot.recompute, slot.unsettled, slot.end_of_turn = [], False, []
+        reply, slot.reply = slot.reply, None
         if slot.seeded:
-            # A seed asks for the same text every time: only fixed chunks are reused.
-            n_past = chunks.last_boundary(slot.boundaries, min(n_past, slot.canonical))
+            # A seed asks for the same text every time: only its own segments are reused.
+            n_past = self._reuse_segments(slot, job, n_past, reply)
         if not C.llama_memory_seq_rm(self.mem, slot.seq_id, n_past, -1):
             C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
-            n_past = 0
+            n_past, job.segment, job.steps = 0, 0, []
         slot.keep_canonical(n_past)
         self.stats["cached_tokens"] += n_past
         slot.cache = job.prompt[:n_past]
@@ -150,13 +164,90 @@ class Engine:
             job.drafter = self._drafter(slot, job)
 
     def _drafter(self, slot: Slot, job: Job) -> Proposer:
-        """The draft model's drafter for this slot, if there is one; else prompt lookup, with
-        the forced text of a JSON answer drafted too."""
+        """The draft model's drafter for this slot, if there is one; else prompt lookup."""
         if self.draft is not None:
             return ModelDrafter(self.draft, slot.seq_id, job.prompt, self.cost, slot.seeded)
-        lookup = Drafter(job.prompt)
+        return self._lookup_drafter(job, job.prompt)
+
+    def _lookup_drafter(self, job: Job, text: list[int]) -> Proposer:
+        """Prompt lookup over `text`, with the forced text of a JSON answer drafted too."""
+        lookup = Drafter(text)
         keys = job.request.json_keys
         return JumpDrafter(lookup, keys, self.vocab) if keys else lookup
+
+    def _propose(self, drafter: Proposer, job: Job, position: int, left: int) -> Proposal:
+        """What `drafter` proposes at `position`: as many tokens as the request drafts, the
+        step holds, the context has room for and the `left` tokens to generate need."""
+        sampling = job.request.sampling
+        limit = min(sampling.draft_num_predict, self.max_draft, job.num_ctx - position - 1, left)
+        kind, tokens = drafter.propose(limit)
+        return Proposal(kind, tokens, drafter.acceptance(kind))
+
+    # -- seeded prompts: the segments to reuse ----------------------------------------------
+
+    def _plan(self, job: Job) -> list[chunks.Segment]:
+        """A seeded prompt's segments: a chat's by its replies, any other's by its turns."""
+        if job.replies is None:
+            return chunks.plan_turns(job.prompt, self.vocab.is_eog)
+        return chunks.plan_chat(len(job.prompt), job.replies, Replay(self._draft_settings(job)))
+
+    def _draft_settings(self, job: Job) -> tuple[object, ...]:
+        """What a seeded reply's drafts depend on besides its text."""
+        req = job.request
+        return req.sampling.draft_num_predict, req.json_keys, job.num_ctx, job.limit
+
+    def _reuse_segments(
+        self, slot: Slot, job: Job, n_past: int, reply: tuple[int, Replay] | None
+    ) -> int:
+        """How much of its `n_past` shared tokens a seeded job reuses: the segments it plans
+        as the slot holds them, then the slot's last reply (`reply`: where it begins and how it
+        was decoded) as far as its generation decoded the steps the job would."""
+        job.segments = self._plan(job)
+        n = chunks.shared(slot.segments, job.segments, n_past)
+        del slot.segments[n:]
+        job.segment = n
+        start = slot.canonical
+        if reply is None or n == len(job.segments) or reply != (start, job.segments[n][1]):
+            return start
+        steps = self._replay(slot, job, start)
+        done = next((i for i, step in enumerate(steps) if step.kept > n_past), len(steps))
+        if done == len(steps):
+            self._completed(slot, job)
+            return slot.canonical
+        job.steps = steps[done:]
+        return job.steps[0].position
+
+    def _replay(self, slot: Slot, job: Job, start: int) -> list[Step]:
+        """The steps of the reply segment that begins at `start` (`replay.py`)."""
+        end = job.segments[job.segment][0]
+        drafter = None
+        if job.request.sampling.draft_num_predict > 0:
+            drafter = self._lookup_drafter(job, job.prompt[:start])
+
+        def draft_for(drafter: Proposer, position: int) -> tuple[int, list[int]]:
+            # The token at `position` was the reply's (position - start + 1)-th.
+            left = job.limit - (position - start + 1) - 1
+            proposal = self._propose(drafter, job, position, left)
+            proposals: list[Proposal | None] = [None] * len(self.slots)
+            proposals[slot.seq_id] = proposal
+            n = plan(proposals, self.cost, fixed=True)[slot.seq_id] if proposal.tokens else 0
+            if proposal.tokens and not n:
+                drafter.skipped(proposal.kind, proposal.tokens[0])
+            return proposal.kind, proposal.tokens[:n]
+
+        return replay_steps(job.prompt, start, end, drafter, draft_for)
+
+    def _completed(self, slot: Slot, job: Job) -> None:
+        """The job's current segment is in the cache: the slot keeps it when it continues the
+        slot's segments (a chunk of a prompt not a chat's, only when complete)."""
+        start = job.segments[job.segment - 1][0] if job.segment else 0
+        end, shape = job.segments[job.segment]
+        job.segment += 1
+        chunk = job.prompt[start:end]
+        if slot.canonical == start and (
+            job.replies is not None or chunks.is_complete(chunk, self.vocab.is_eog)
+        ):
+            slot.segments.append((end, shape))
 
     # -- the step ---------------------------------------------------------------------------
 
@@ -206,6 +297,9 @@ class Engine:
         seqs = len(outputs) + self._add_prompts(outputs)
         if batch.n == 0:
             return False
+        for slot in generating:  # a reply replays as generated only from decodes of its own
+            if batch.n > counts[slot.seq_id]:
+                slot.job.alone = False
         started = time.perf_counter()
         status = batch.decode(self.ctx)
         if batch.n == decoding:  # prompts take other shapes: learn from decode steps only
@@ -227,14 +321,8 @@ class Engine:
             job, drafter = slot.job, slot.job.drafter
             proposal = Proposal(0, [], 0.0)
             if drafter is not None:
-                limit = min(
-                    job.request.sampling.draft_num_predict,
-                    self.max_draft,
-                    job.limit - job.sampled - 1,
-                    job.num_ctx - len(slot.cache) - 1,
-                )
-                kind, tokens = drafter.propose(limit)
-                proposal = Proposal(kind, tokens, drafter.acceptance(kind))
+                left = job.limit - job.sampled - 1
+                proposal = self._propose(drafter, job, len(slot.cache), left)
             proposals[slot.seq_id] = proposal
         if not any(p is not None and p.tokens for p in proposals):
             return {}
@@ -255,16 +343,9 @@ class Engine:
         `_sample` reads with it) comes from the output of the position that verified it."""
         job = slot.job
         valid = len(slot.cache) - len(draft)
-        accepted = 0
         job.draft_tokens += len(draft)  # counted before a token ends the job and reports them
-        while True:
-            token = self._sample(slot, index + accepted)
-            if token is not None and job.drafter is not None:
-                job.drafter.append(token)
-            if token is None or accepted == len(draft) or token != draft[accepted]:
-                break
-            accepted += 1
-            job.draft_accepted += 1
+        accepted = accept(draft, lambda i: self._sample(slot, index + i), job.drafter)
+        job.draft_accepted += accepted
         if not draft:
             return
         valid += accepted
@@ -298,31 +379,42 @@ class Engine:
     # -- seeded prompts, in fixed chunks ---------------------------------------------------
 
     def _seeded_prompt_chunks(self) -> bool:
-        """Evaluate the next fixed chunk of every seeded prompt, each in its own decode."""
+        """Evaluate the next decode of every seeded prompt's segments, each alone."""
         worked = False
         for slot in self.slots:
             job = slot.job
             if job is None or not slot.pending or not slot.seeded:
                 continue
-            take = slot.pending[: chunks.chunk_length(slot.pending, self.vocab.is_eog)]
-            last = len(take) == len(slot.pending)
-            index = self._decode_chunk(slot, take, "last" if last else "none")
-            if index is None:
-                return True
-            slot.pending = slot.pending[len(take) :]
-            job.prompt_evaluated += len(take)
+            position = len(slot.cache)
+            end, shape = job.segments[job.segment]
+            if shape is not None and not job.steps:  # a reply begins
+                job.steps = self._replay(slot, job, position)
+            if job.steps:
+                step = job.steps.pop(0)
+                if self._decode_chunk(slot, step.tokens, "none") is None:
+                    return True
+                C.llama_memory_seq_rm(self.mem, slot.seq_id, step.kept, -1)
+                del slot.cache[step.kept :]
+                index = None
+            else:
+                output = "last" if end == len(job.prompt) else "none"
+                index = self._decode_chunk(slot, job.prompt[position:end], output)
+                if index is None:
+                    return True
+            slot.pending = job.prompt[len(slot.cache) :]
+            job.prompt_evaluated += len(slot.cache) - position
             worked = True
-            if last:
+            if len(slot.cache) == end:
+                self._completed(slot, job)
+            if index is not None and not slot.pending:
                 self._verify(slot, index, 0, [])
         return worked
 
     def _decode_chunk(self, slot: Slot, tokens: list[int], output: str) -> int | None:
-        """Decode `tokens` after the slot's cache, alone; their output index, None if failed.
-        A complete chunk that continues the canonical prefix extends it."""
+        """Decode `tokens` after the slot's cache, alone; their output index, None if failed."""
         batch = self.chunk_batch
         batch.clear()
-        start = len(slot.cache)
-        index = batch.add(tokens, start, slot.seq_id, output)
+        index = batch.add(tokens, len(slot.cache), slot.seq_id, output)
         status = batch.decode(self.ctx)
         self.stats["decodes"] += 1
         self.stats["tokens"] += batch.n
@@ -330,9 +422,6 @@ class Engine:
             self._fail_batch(status)
             return None
         slot.cache.extend(tokens)
-        if slot.canonical == start and chunks.is_complete(tokens, self.vocab.is_eog):
-            slot.canonical = len(slot.cache)
-            slot.boundaries.append(slot.canonical)
         return index
 
     def _to_recompute(self, slot: Slot) -> bool:
@@ -352,8 +441,9 @@ class Engine:
             del slot.cache[slot.canonical :]
         n = chunks.chunk_length(slot.recompute, self.vocab.is_eog)
         take, slot.recompute = slot.recompute[:n], slot.recompute[n:]
-        if take:
-            self._decode_chunk(slot, take, "none")
+        keep = slot.canonical == len(slot.cache) and chunks.is_complete(take, self.vocab.is_eog)
+        if take and self._decode_chunk(slot, take, "none") is not None and keep:
+            slot.segments.append((len(slot.cache), None))
 
     def _make_room(self, slot: Slot) -> bool:
         """Shift the slot's context when it is full, as Ollama does; False ends the job."""
@@ -435,6 +525,10 @@ class Engine:
         if job.logprobs is not None:
             done["logprobs"] = job.logprobs.release(job.out.released_bytes)
         self.outbox.append({"id": job.id, "done": done})
+        # The reply, decoded alone and not moved by a context shift, replays as it was.
+        unmoved = slot.canonical == len(job.prompt)
+        if slot.seeded and job.replies is not None and job.alone and unmoved:
+            slot.reply = (len(job.prompt), Replay(self._draft_settings(job)))
         slot.release()
 
     def _sent_tokens(self, job: Job) -> list[int]:
@@ -457,7 +551,7 @@ class Engine:
             if slot.job is not None:
                 self.outbox.append({"id": slot.job.id, "error": message, "kind": "PollamaError"})
                 C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
-                slot.cache = []
+                slot.cache, slot.reply = [], None
                 slot.keep_canonical(0)
                 slot.release()
 

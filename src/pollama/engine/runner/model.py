@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import itertools
 import logging
 import os
 import re
@@ -231,6 +232,7 @@ class Vocab:
         self.add_bos = bool(C.llama_vocab_get_add_bos(self.vocab))
         self._piece = ctypes.create_string_buffer(256)
         self._pieces: dict[int, bytes] = {}
+        self._text_pieces: dict[int, bytes] = {}
 
     def tokenize(self, text: str, add_special: bool) -> list[int]:
         """Tokens of `text`; special tokens such as `<|im_start|>` are parsed."""
@@ -263,6 +265,27 @@ class Vocab:
             n = C.llama_token_to_piece(self.vocab, token, self._piece, 256, 0, False)
             cached = self._piece.raw[: max(n, 0)]
             self._pieces[token] = cached
+        return cached
+
+    def token_spans(
+        self, tokens: list[int], text: str, spans: tuple[tuple[int, int], ...]
+    ) -> list[tuple[int, int]]:
+        """The token ranges of `tokens` (`text` tokenized) that cover exactly the byte ranges
+        `spans` of `text`; a range that a token straddles is left out."""
+        ends = list(itertools.accumulate(len(self._text_piece(t)) for t in tokens))
+        # What the tokenizer put before the text (a BOS, a leading space) shifts every end.
+        shift = (ends[-1] if ends else 0) - len(text.encode())
+        at = {end - shift: i + 1 for i, end in enumerate(ends)}
+        at.setdefault(0, 0)
+        return [(at[a], at[b]) for a, b in spans if a in at and b in at]
+
+    def _text_piece(self, token: int) -> bytes:
+        """The bytes of a prompt token, special tokens as their text (memoised)."""
+        cached = self._text_pieces.get(token)
+        if cached is None:
+            n = C.llama_token_to_piece(self.vocab, token, self._piece, 256, 0, True)
+            cached = self._piece.raw[: max(n, 0)]
+            self._text_pieces[token] = cached
         return cached
 
     def is_eog(self, token: int) -> bool:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from pollama.engine.runner.chunks import Replay, Segment
 from pollama.engine.runner.logprobs import Pending
+from pollama.engine.runner.replay import Step
 from pollama.engine.runner.sampling import SamplerChain
 from pollama.engine.runner.speculate import Proposer
 from pollama.engine.runner.text import OutputFilter
@@ -41,6 +43,14 @@ class Job:
     sampled: int = 0
     t_start: int = 0
     t_first: int = 0
+    # A seeded job's prompt: where its earlier replies lie (token ranges; None when it is
+    # not a chat's), its segments (`chunks.py`), the one being evaluated, the steps left of
+    # a reply being replayed, and whether every decode of its reply was its alone.
+    replies: list[tuple[int, int]] | None = None
+    segments: list[Segment] = field(default_factory=list)
+    segment: int = 0
+    steps: list[Step] = field(default_factory=list)
+    alone: bool = True
 
 
 @dataclass(eq=False)
@@ -52,28 +62,33 @@ class Slot:
     pending: list[int] = field(default_factory=list)
     job: Job | None = None
     last_used: float = 0.0
-    # How many tokens at the start of `cache` were evaluated in fixed chunks (`chunks.py`)
-    # and where those chunks end; whether the last job was seeded, whether its reply still
+    # The segments at the start of `cache` evaluated as a seeded prompt's (`chunks.py`);
+    # where the last seeded chat reply begins and how it was decoded, when its decodes were
+    # its own; whether the last job was seeded, whether its reply (not a chat's) still
     # awaits re-evaluation into chunks (with the end-of-turn token it ended with, if any),
     # and the tokens of that re-evaluation still to go.
-    canonical: int = 0
-    boundaries: list[int] = field(default_factory=lambda: [0])
+    segments: list[Segment] = field(default_factory=list)
+    reply: tuple[int, Replay] | None = None
     seeded: bool = False
     unsettled: bool = False
     end_of_turn: list[int] = field(default_factory=list)
     recompute: list[int] = field(default_factory=list)
 
+    @property
+    def canonical(self) -> int:
+        """How many tokens at the start of `cache` the segments cover."""
+        return self.segments[-1][0] if self.segments else 0
+
     def keep_canonical(self, limit: int) -> None:
-        """Forget the canonical chunks that end after position `limit`."""
-        self.boundaries = [b for b in self.boundaries if b <= limit]
-        self.canonical = self.boundaries[-1]
+        """Forget the segments that end after position `limit`."""
+        self.segments = [s for s in self.segments if s[0] <= limit]
 
     def release(self) -> None:
         """Free the slot; its cache stays for the next request to reuse (a seeded job's
-        reply is re-evaluated into chunks while the runner is idle)."""
+        reply, not a chat's, is re-evaluated into chunks while the runner is idle)."""
         if self.job is not None and self.job.sampler is not None:
             self.job.sampler.free()
-        self.unsettled = self.seeded and self.job is not None
+        self.unsettled = self.seeded and self.job is not None and self.job.replies is None
         self.job = None
         self.pending = []
         self.last_used = time.monotonic()

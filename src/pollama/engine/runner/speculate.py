@@ -24,6 +24,7 @@ the extra `llama_decode` passes that uneven sequences make llama.cpp run.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,6 +67,20 @@ class Proposer(Protocol):
     def verified(self, kind: int, drafted: int, accepted: int) -> None: ...
 
     def skipped(self, kind: int, token: int) -> None: ...
+
+
+def accept(draft: list[int], draw: Callable[[int], int | None], drafter: Proposer | None) -> int:
+    """How many of `draft` the drawn tokens keep. `draw(i)` is the token that follows the
+    i-th kept one (None: the text ended); each token drawn joins the drafter's text, and
+    drawing stops at the first that differs from the draft, or when the draft runs out."""
+    accepted = 0
+    while True:
+        token = draw(accepted)
+        if token is not None and drafter is not None:
+            drafter.append(token)
+        if token is None or accepted == len(draft) or token != draft[accepted]:
+            return accepted
+        accepted += 1
 
 
 class DraftScore:
