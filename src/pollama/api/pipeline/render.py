@@ -103,7 +103,9 @@ async def _chat_prompt(
             rendered.dropped_messages,
             num_ctx,
         )
-    replies = reply_spans(rendered.text, messages)
+    # A thinking model's history drops the thoughts its replies were generated with, so a
+    # reply never continues as generated there: such a chat is chunked by its turns.
+    replies = None if resolved.think else reply_spans(rendered.text, messages)
     return Rendered(rendered.text, tmpl, tools, rendered.dropped_messages, forced_call, replies)
 
 
