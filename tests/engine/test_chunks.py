@@ -8,13 +8,16 @@ REPLAY = Replay(("settings",))
 
 
 def test_a_chat_s_chunks_end_where_a_reply_begins_and_its_last_token_opens_the_next() -> None:
-    segments = plan_chat(200, [(70, 90), (150, 151)], REPLAY)
+    segments = plan_chat(250, [(70, 90), (160, 161), (180, 180)], REPLAY)
     assert segments == [
         (CHUNK, None),
         (70, None),
         (89, REPLAY),  # the reply but its last token
         (89 + CHUNK, None),
-        (200, None),  # a one-token reply is left to the chunks
+        (160, None),  # a reply of one token, or of none, opens the next chunk
+        (180, None),
+        (180 + CHUNK, None),
+        (250, None),
     ]
 
 

@@ -72,13 +72,14 @@ def plan_chat(length: int, replies: list[tuple[int, int]], replay: Replay) -> li
     segments: list[Segment] = []
     start = 0
     for reply_start, reply_end in replies:
-        if reply_start < start or reply_end - 1 <= reply_start or reply_end > length:
-            continue  # overlapping, a single token or past the prompt: left to the chunks
+        if reply_start < start or reply_end > length:
+            continue  # overlapping, or past the prompt: left to the chunks
         while start < reply_start:
             start = min(start + CHUNK, reply_start)
             segments.append((start, None))
-        start = reply_end - 1
-        segments.append((start, replay))
+        if reply_end - 1 > reply_start:  # a reply of one token (or none) is the next chunk's
+            start = reply_end - 1
+            segments.append((start, replay))
     while start < length:
         start = min(start + CHUNK, length)
         segments.append((start, None))

@@ -114,7 +114,8 @@ class Engine:
         limit = predict if predict >= 0 else PREDICT_CAP * num_ctx
         sampler = build_sampler(self.vocab.vocab, req.sampling, req.grammar, num_ctx)
         job = Job(job_id, req, tokens, keep, limit, truncated, num_ctx, sampler)
-        if req.replies is not None and not req.context and not truncated and self.draft is None:
+        chat = req.replies is not None and not req.context and not truncated
+        if chat and req.sampling.seed >= 0 and self.draft is None:
             job.replies = self.vocab.token_spans(tokens, req.prompt, req.replies)
         job.out = OutputFilter(req.sampling.stop)
         job.logprobs = Pending() if req.logprobs else None
@@ -461,6 +462,7 @@ class Engine:
         C.llama_memory_seq_add(self.mem, slot.seq_id, keep + discard, -1, -discard)
         slot.cache = slot.cache[:keep] + slot.cache[keep + discard :]
         slot.keep_canonical(keep)
+        job.alone = False  # the reply's rows moved: they no longer replay as generated
         return True
 
     def _sample(self, slot: Slot, index: int) -> int | None:
@@ -525,9 +527,8 @@ class Engine:
         if job.logprobs is not None:
             done["logprobs"] = job.logprobs.release(job.out.released_bytes)
         self.outbox.append({"id": job.id, "done": done})
-        # The reply, decoded alone and not moved by a context shift, replays as it was.
-        unmoved = slot.canonical == len(job.prompt)
-        if slot.seeded and job.replies is not None and job.alone and unmoved:
+        # The reply, decoded alone (and so not moved by a context shift), replays as it was.
+        if slot.seeded and job.replies is not None and job.alone:
             slot.reply = (len(job.prompt), Replay(self._draft_settings(job)))
         slot.release()
 
