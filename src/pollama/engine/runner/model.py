@@ -260,11 +260,14 @@ class Vocab:
 
     def piece(self, token: int) -> bytes:
         """The bytes of one generated token (memoised: the same tokens recur constantly)."""
-        cached = self._pieces.get(token)
+        return self._memoised_piece(token, self._pieces, special=False)
+
+    def _memoised_piece(self, token: int, memo: dict[int, bytes], special: bool) -> bytes:
+        cached = memo.get(token)
         if cached is None:
-            n = C.llama_token_to_piece(self.vocab, token, self._piece, 256, 0, False)
+            n = C.llama_token_to_piece(self.vocab, token, self._piece, 256, 0, special)
             cached = self._piece.raw[: max(n, 0)]
-            self._pieces[token] = cached
+            memo[token] = cached
         return cached
 
     def token_spans(
@@ -281,12 +284,7 @@ class Vocab:
 
     def _text_piece(self, token: int) -> bytes:
         """The bytes of a prompt token, special tokens as their text (memoised)."""
-        cached = self._text_pieces.get(token)
-        if cached is None:
-            n = C.llama_token_to_piece(self.vocab, token, self._piece, 256, 0, True)
-            cached = self._piece.raw[: max(n, 0)]
-            self._text_pieces[token] = cached
-        return cached
+        return self._memoised_piece(token, self._text_pieces, special=True)
 
     def is_eog(self, token: int) -> bool:
         """End of generation (EOS, EOT, <|im_end|> and the like)."""
