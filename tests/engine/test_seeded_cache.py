@@ -15,6 +15,7 @@ from pollama.engine.types import (
     CompletionChunk,
     CompletionRequest,
     LoadSpec,
+    Logprob,
     RunnerOptions,
     SamplingOptions,
 )
@@ -40,6 +41,15 @@ async def runners(tiny_gguf: Path) -> AsyncIterator[tuple[ProcessRunner, Process
 async def _run(runner: ProcessRunner, request: CompletionRequest) -> tuple[str, CompletionChunk]:
     chunks = [c async for c in runner.completion(request)]
     return "".join(c.text for c in chunks), chunks[-1]
+
+
+async def _said(
+    runner: ProcessRunner, request: CompletionRequest
+) -> tuple[str, list[Logprob], int]:
+    """The text, every token's log-probability, and the prompt tokens evaluated."""
+    chunks = [c async for c in runner.completion(request)]
+    logprobs = [lp for c in chunks for lp in c.logprobs or ()]
+    return "".join(c.text for c in chunks), logprobs, chunks[-1].prompt_eval_count
 
 
 async def _idle(runner: ProcessRunner) -> None:
@@ -139,13 +149,37 @@ async def test_a_seeded_chat_reuses_each_reply_as_it_was_generated(
         request = CompletionRequest(
             text, sampling, grammar=grammar, replies=tuple(replies), logprobs=True
         )
-        reply, final = await _run(cached, request)
-        again, first = await _run(fresh, request)
-        assert (again, first.logprobs) == (reply, final.logprobs)
+        reply, logprobs, evaluated = await _said(cached, request)
+        assert logprobs and (reply, logprobs) == (await _said(fresh, request))[:2]
         prompt = len(await cached.tokenize(text, add_special=True))
         if turn:
-            assert final.prompt_eval_count == prompt - previous + 1
-        previous = len(final.tokens or ())
+            assert evaluated == prompt - previous + 1
+        previous = len(await cached.tokenize(text + reply, add_special=True))
         start = len(text.encode())
         text += reply
         replies.append((start, len(text.encode())))
+
+
+async def test_a_reply_that_shared_its_decodes_is_reused_only_as_far_as_they_were_its_own(
+    runners: tuple[ProcessRunner, ProcessRunner],
+) -> None:
+    cached, fresh = runners
+    grammar = "root ::= [a-z] [a-z] [a-z] [a-z] [a-z] [a-z] [a-z] [a-z] [a-z] [a-z]"
+    text = " User: spell a long word. Assistant:"
+    first = CompletionRequest(
+        text, SamplingOptions(seed=1, temperature=0.9), grammar=grammar, replies=()
+    )
+    other = CompletionRequest(HISTORY, SamplingOptions(num_predict=60))
+    _, (reply, _) = await asyncio.gather(_run(cached, other), _run(cached, first))
+    assert (await cached.stats())["max_seqs_per_decode"] == 2  # the reply shared decodes
+    start = len(text.encode())
+    text += reply
+    replies = ((start, len(text.encode())),)
+    text += " User: and another. Assistant:"
+    sampling = SamplingOptions(seed=2, temperature=0.9)
+    second = CompletionRequest(text, sampling, grammar=grammar, replies=replies, logprobs=True)
+    got, logprobs, evaluated = await _said(cached, second)
+    want, cold_logprobs, cold = await _said(fresh, second)
+    assert logprobs and (got, logprobs) == (want, cold_logprobs)
+    new = len(await cached.tokenize(" User: and another. Assistant:"))
+    assert new + 1 < evaluated < cold  # part of the reply came from the cache

@@ -198,20 +198,22 @@ class Engine:
         return req.sampling.draft_num_predict, req.json_keys, job.num_ctx, job.limit
 
     def _reuse_segments(
-        self, slot: Slot, job: Job, n_past: int, reply: tuple[int, Replay] | None
+        self, slot: Slot, job: Job, n_past: int, reply: tuple[int, Replay, int] | None
     ) -> int:
         """How much of its `n_past` shared tokens a seeded job reuses: the segments it plans
-        as the slot holds them, then the slot's last reply (`reply`: where it begins and how it
-        was decoded) as far as its generation decoded the steps the job would."""
+        as the slot holds them, then the slot's last reply (`reply`: where it begins, how it
+        was decoded and up to where alone) as far as its generation decoded the steps the job
+        would."""
         job.segments = self._plan(job)
         n = chunks.shared(slot.segments, job.segments, n_past)
         del slot.segments[n:]
         job.segment = n
         start = slot.canonical
-        if reply is None or n == len(job.segments) or reply != (start, job.segments[n][1]):
+        if reply is None or n == len(job.segments) or reply[:2] != (start, job.segments[n][1]):
             return start
         steps = self._replay(slot, job, start)
-        done = next((i for i, step in enumerate(steps) if step.kept > n_past), len(steps))
+        own = min(n_past, reply[2])
+        done = next((i for i, step in enumerate(steps) if step.kept > own), len(steps))
         if done == len(steps):
             self._completed(slot, job)
             return slot.canonical
@@ -300,7 +302,7 @@ class Engine:
             return False
         for slot in generating:  # a reply replays as generated only from decodes of its own
             if batch.n > counts[slot.seq_id]:
-                slot.job.alone = False
+                slot.job.own_until = min(slot.job.own_until, len(slot.cache) - counts[slot.seq_id])
         started = time.perf_counter()
         status = batch.decode(self.ctx)
         if batch.n == decoding:  # prompts take other shapes: learn from decode steps only
@@ -462,7 +464,7 @@ class Engine:
         C.llama_memory_seq_add(self.mem, slot.seq_id, keep + discard, -1, -discard)
         slot.cache = slot.cache[:keep] + slot.cache[keep + discard :]
         slot.keep_canonical(keep)
-        job.alone = False  # the reply's rows moved: they no longer replay as generated
+        job.own_until = min(job.own_until, keep)  # the rows after it moved
         return True
 
     def _sample(self, slot: Slot, index: int) -> int | None:
@@ -527,9 +529,10 @@ class Engine:
         if job.logprobs is not None:
             done["logprobs"] = job.logprobs.release(job.out.released_bytes)
         self.outbox.append({"id": job.id, "done": done})
-        # The reply, decoded alone (and so not moved by a context shift), replays as it was.
-        if slot.seeded and job.replies is not None and job.alone:
-            slot.reply = (len(job.prompt), Replay(self._draft_settings(job)))
+        # The reply replays as it was generated up to its first decode shared with another
+        # request, or moved by a context shift.
+        if slot.seeded and job.replies is not None:
+            slot.reply = (len(job.prompt), Replay(self._draft_settings(job)), job.own_until)
         slot.release()
 
     def _sent_tokens(self, job: Job) -> list[int]:

@@ -6,6 +6,7 @@ in the KV cache, in order) lets the next request skip the prefix they share.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -45,12 +46,13 @@ class Job:
     t_first: int = 0
     # A seeded job's prompt: where its earlier replies lie (token ranges; None when it is
     # not a chat's), its segments (`chunks.py`), the one being evaluated, the steps left of
-    # a reply being replayed, and whether every decode of its reply was its alone.
+    # a reply being replayed, and up to where its reply's decodes were its own (none shared
+    # with another request, none moved by a context shift).
     replies: list[tuple[int, int]] | None = None
     segments: list[Segment] = field(default_factory=list)
     segment: int = 0
     steps: list[Step] = field(default_factory=list)
-    alone: bool = True
+    own_until: int = sys.maxsize
 
 
 @dataclass(eq=False)
@@ -63,12 +65,12 @@ class Slot:
     job: Job | None = None
     last_used: float = 0.0
     # The segments at the start of `cache` evaluated as a seeded prompt's (`chunks.py`);
-    # where the last seeded chat reply begins and how it was decoded, when its decodes were
-    # its own; whether the last job was seeded, whether its reply (not a chat's) still
+    # where the last seeded chat reply begins, how it was decoded and up to where its
+    # decodes were its own; whether the last job was seeded, whether its reply (not a chat's) still
     # awaits re-evaluation into chunks (with the end-of-turn token it ended with, if any),
     # and the tokens of that re-evaluation still to go.
     segments: list[Segment] = field(default_factory=list)
-    reply: tuple[int, Replay] | None = None
+    reply: tuple[int, Replay, int] | None = None
     seeded: bool = False
     unsettled: bool = False
     end_of_turn: list[int] = field(default_factory=list)
