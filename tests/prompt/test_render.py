@@ -40,6 +40,7 @@ async def test_truncation(num_ctx: int, expected: str, dropped: int, tokens: int
     tmpl = PromptTemplate.from_model(ROLES, None)
     out = await chat_prompt(tmpl, HISTORY, tools=None, num_ctx=num_ctx, tokenize=count_words)
     assert (out.text, out.dropped_messages, out.prompt_tokens) == (expected, dropped, tokens)
+    assert tmpl.render(out.messages, tools=None) == expected  # the messages it rendered
 
 
 async def test_no_truncate_reports_overflow() -> None:

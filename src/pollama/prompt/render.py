@@ -20,11 +20,13 @@ Tokenize = Callable[[str], Awaitable[list[int]]]
 
 @dataclass(frozen=True)
 class ChatPrompt:
-    """A rendered chat prompt; `dropped_messages` oldest messages did not fit `num_ctx`."""
+    """A rendered chat prompt; `dropped_messages` oldest messages did not fit `num_ctx`, and
+    `messages` are those the template rendered (images tagged)."""
 
     text: str
     dropped_messages: int
     prompt_tokens: int | None
+    messages: list[dict[str, Any]]
 
 
 def render_generate(
@@ -83,10 +85,12 @@ async def chat_prompt(
     always stay. With `truncate=False` a prompt that does not fit is an error, not a silent cut.
     """
 
-    async def measure(start: int) -> tuple[str, int]:
+    def turns(start: int) -> list[dict[str, Any]]:
         system = [m for m in messages[:start] if m.get("role") == "system"]
-        turns = system + _with_images_tagged(messages[start:])
-        text = tmpl.render(turns, tools=tools, think=think)
+        return system + _with_images_tagged(messages[start:])
+
+    async def measure(start: int) -> tuple[str, int]:
+        text = tmpl.render(turns(start), tools=tools, think=think)
         images = sum(len(m.get("images") or []) for m in messages[start:])
         return text, len(await tokenize(text)) + IMAGE_TOKENS * images
 
@@ -102,4 +106,4 @@ async def chat_prompt(
     if start:
         log.debug("truncated %d oldest messages to fit num_ctx=%d", start, num_ctx)
     dropped = sum(1 for m in messages[:start] if m.get("role") != "system")
-    return ChatPrompt(text=text, dropped_messages=dropped, prompt_tokens=count)
+    return ChatPrompt(text, dropped, count, turns(start))

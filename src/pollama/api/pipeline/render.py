@@ -86,10 +86,9 @@ async def _chat_prompt(
     forced_call = chat.tool_choice.grammar(tmpl.tool_call_tag, tools)
     if forced_call and req.format:
         raise InvalidRequest("a forced tool call (tool_choice) cannot be combined with format")
-    messages = _chat_messages(resolved.model, chat.messages)
     rendered = await prompt.chat_prompt(
         tmpl,
-        messages,
+        _chat_messages(resolved.model, chat.messages),
         tools=tools or None,
         num_ctx=num_ctx,
         tokenize=runner.tokenize,
@@ -105,7 +104,7 @@ async def _chat_prompt(
         )
     # A thinking model's history drops the thoughts its replies were generated with, so a
     # reply never continues as generated there: such a chat is chunked by its turns.
-    replies = None if resolved.think else reply_spans(rendered.text, messages)
+    replies = None if resolved.think else reply_spans(rendered.text, rendered.messages)
     return Rendered(rendered.text, tmpl, tools, rendered.dropped_messages, forced_call, replies)
 
 
