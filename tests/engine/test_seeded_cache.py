@@ -1,4 +1,4 @@
-"""Seeded requests reuse the prompt cache in fixed chunks and still give the same text."""
+"""Seeded requests reuse the prompt cache in fixed segments and still give the same text."""
 
 from __future__ import annotations
 

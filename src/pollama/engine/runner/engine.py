@@ -265,8 +265,8 @@ class Engine:
 
     def step(self) -> None:
         """Admit waiting requests, decode one batch, sample, queue output in `outbox`;
-        then one fixed chunk of each seeded prompt; with nothing else to do, one chunk of
-        an idle slot's seeded reply."""
+        then the next decode of each seeded prompt (a chunk, or a step of a reply); with
+        nothing else to do, one chunk of an idle slot's seeded reply (not a chat's)."""
         self._admit()
         decoded = self._decode_step()
         chunked = self._seeded_prompt_chunks()
@@ -379,7 +379,7 @@ class Engine:
                 outputs.append((slot, index, 0, []))
         return added
 
-    # -- seeded prompts, in fixed chunks ---------------------------------------------------
+    # -- seeded prompts, in fixed segments -------------------------------------------------
 
     def _seeded_prompt_chunks(self) -> bool:
         """Evaluate the next decode of every seeded prompt's segments, each alone."""
