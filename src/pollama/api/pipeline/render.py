@@ -116,15 +116,17 @@ def reply_spans(text: str, messages: list[dict[str, Any]]) -> tuple[tuple[int, i
     The ranges need only be a function of the messages: a wrong one costs the cache a
     reply, never the seeded text its sameness (`engine.runner.chunks`).
     """
-    spans, at = [], 0
+    spans = []
+    at = at_byte = 0  # where the search goes on, in characters and in bytes
     for message in messages:
         content = message.get("content")
         found = text.find(content, at) if isinstance(content, str) and content else -1
         if found < 0:
             continue
-        start, at = found, found + len(content)
+        start_byte = at_byte + len(text[at:found].encode())
+        at, at_byte = found + len(content), start_byte + len(content.encode())
         if message.get("role") == "assistant":
-            spans.append((len(text[:start].encode()), len(text[:at].encode())))
+            spans.append((start_byte, at_byte))
     return tuple(spans)
 
 
