@@ -24,7 +24,7 @@ from pollama.engine.runner.logprobs import LogprobReader, Pending
 from pollama.engine.runner.model import Vocab
 from pollama.engine.runner.replay import Step, replay_steps
 from pollama.engine.runner.sampling import build_sampler
-from pollama.engine.runner.slots import Job, Slot, choose_slot, fit_prompt
+from pollama.engine.runner.slots import GeneratedReply, Job, Slot, choose_slot, fit_prompt
 from pollama.engine.runner.speculate import (
     DecodeCost,
     Drafter,
@@ -198,21 +198,21 @@ class Engine:
         return req.sampling.draft_num_predict, req.json_keys, job.num_ctx, job.limit
 
     def _reuse_segments(
-        self, slot: Slot, job: Job, n_past: int, reply: tuple[int, Replay, int] | None
+        self, slot: Slot, job: Job, n_past: int, reply: GeneratedReply | None
     ) -> int:
         """How much of its `n_past` shared tokens a seeded job reuses: the segments it plans
-        as the slot holds them, then the slot's last reply (`reply`: where it begins, how it
-        was decoded and up to where alone) as far as its generation decoded the steps the job
-        would."""
+        as the slot holds them, then the slot's last `reply` as far as its generation decoded
+        the steps the job would."""
         job.segments = self._plan(job)
         n = chunks.shared(slot.segments, job.segments, n_past)
         del slot.segments[n:]
         job.segment = n
         start = slot.canonical
-        if reply is None or n == len(job.segments) or reply[:2] != (start, job.segments[n][1]):
+        planned = job.segments[n][1] if n < len(job.segments) else None  # what comes next
+        if reply is None or (reply.start, reply.shape) != (start, planned):
             return start
         steps = self._replay(slot, job, start)
-        own = min(n_past, reply[2])
+        own = min(n_past, reply.own_until)
         done = next((i for i, step in enumerate(steps) if step.kept > own), len(steps))
         if done == len(steps):
             self._completed(slot, job)
@@ -532,7 +532,8 @@ class Engine:
         # The reply replays as it was generated up to its first decode shared with another
         # request, or moved by a context shift.
         if slot.seeded and job.replies is not None:
-            slot.reply = (len(job.prompt), Replay(self._draft_settings(job)), job.own_until)
+            shape = Replay(self._draft_settings(job))
+            slot.reply = GeneratedReply(len(job.prompt), shape, job.own_until)
         slot.release()
 
     def _sent_tokens(self, job: Job) -> list[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pollama.engine.runner.chunks import Replay, Segment
 from pollama.engine.runner.logprobs import Pending
@@ -55,6 +56,15 @@ class Job:
     own_until: int = sys.maxsize
 
 
+class GeneratedReply(NamedTuple):
+    """A seeded chat reply a slot holds as it was generated: where it begins, how it was
+    decoded, and up to where its decodes were its own."""
+
+    start: int
+    shape: Replay
+    own_until: int
+
+
 @dataclass(eq=False)
 class Slot:
     """A KV sequence and the job (if any) using it."""
@@ -70,7 +80,7 @@ class Slot:
     # awaits re-evaluation into chunks (with the end-of-turn token it ended with, if any),
     # and the tokens of that re-evaluation still to go.
     segments: list[Segment] = field(default_factory=list)
-    reply: tuple[int, Replay, int] | None = None
+    reply: GeneratedReply | None = None
     seeded: bool = False
     unsettled: bool = False
     end_of_turn: list[int] = field(default_factory=list)
