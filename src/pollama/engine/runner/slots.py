@@ -75,10 +75,9 @@ class Slot:
     job: Job | None = None
     last_used: float = 0.0
     # The segments at the start of `cache` evaluated as a seeded prompt's (`chunks.py`);
-    # where the last seeded chat reply begins, how it was decoded and up to where its
-    # decodes were its own; whether the last job was seeded, whether its reply (not a chat's) still
-    # awaits re-evaluation into chunks (with the end-of-turn token it ended with, if any),
-    # and the tokens of that re-evaluation still to go.
+    # the last seeded chat reply, as generated; whether the last job was seeded, whether its
+    # reply (not a chat's) still awaits re-evaluation into chunks (with the end-of-turn token
+    # it ended with, if any), and the tokens of that re-evaluation still to go.
     segments: list[Segment] = field(default_factory=list)
     reply: GeneratedReply | None = None
     seeded: bool = False
