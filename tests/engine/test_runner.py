@@ -130,6 +130,43 @@ async def test_concurrent_completions_share_decode_batches(runner: ProcessRunner
     assert stats["max_seqs_per_decode"] >= 2
 
 
+async def test_requests_sent_together_start_in_one_batch(runner: ProcessRunner) -> None:
+    # As the server sends chat requests that came together: each prompt tokenized first, the
+    # next ones before the first is sent, or just after. They take one decode for their
+    # prompts, then one for each token.
+    def sent(prompt: str) -> asyncio.Task[tuple[str, CompletionChunk]]:
+        request = _endless(8, prompt, seed=-1, draft_num_predict=0)
+        return asyncio.ensure_future(_collect(runner, request))
+
+    prompts = [f"{PROMPT} {i}" for i in range(4)]
+    await asyncio.gather(*(runner.tokenize(p) for p in prompts[:2]))
+    streams = [sent(p) for p in prompts[:2]]
+    for prompt in prompts[2:]:
+        await asyncio.sleep(0)  # the streams before are sent
+        await runner.tokenize(prompt)
+        streams.append(sent(prompt))
+    results = await asyncio.gather(*streams)
+    assert all(final.eval_count == 8 for _, final in results)
+    assert (await runner.stats())["decodes"] == 8
+
+
+async def test_tokenize_is_answered_while_a_step_decodes(tiny_gguf: Path) -> None:
+    runner = await spawn_runner(_spec(tiny_gguf, num_ctx=2048, num_batch=2048))
+    try:
+        stream = runner.completion(_request(PROMPT * 40, num_predict=1, seed=-1))
+        first = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0)  # the request is sent: its prompt is one long decode
+        stats = asyncio.ensure_future(runner.stats())  # answered between steps
+        tokens = asyncio.ensure_future(runner.tokenize(PROMPT))
+        done, _ = await asyncio.wait({stats, tokens}, return_when=asyncio.FIRST_COMPLETED)
+        assert done == {tokens}
+        assert tokens.result() == await runner.tokenize(PROMPT)
+        await stats, await first
+        await stream.aclose()
+    finally:
+        await runner.close()
+
+
 async def test_prompt_cache_evaluates_only_new_tokens(runner: ProcessRunner) -> None:
     history = PROMPT * 4
     _, first = await _collect(runner, _request(history, seed=-1))

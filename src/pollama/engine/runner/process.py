@@ -1,10 +1,16 @@
 """The runner process: load one model, then serve requests from the server's socket.
 
 A reader thread turns incoming frames into a queue, so the main thread can decode without
-blocking on the socket and pick up new requests and cancels between steps. The process exits
-when its socket reaches end of stream (the server closed it or died) and, on Linux, also gets
-SIGKILL from the kernel the moment its parent dies (PR_SET_PDEATHSIG), so no runner outlives
-the server.
+blocking on the socket and pick up new requests and cancels between steps. The reader answers
+`tokenize` and `detokenize` itself, at once: they need only the vocabulary, which llama.cpp
+lets any thread read while another decodes (llama-server tokenizes in its HTTP threads). The
+server tokenizes every chat prompt before it sends it, so an answer that waited for the step
+in progress (up to a whole prompt chunk) would hold up, by a step, every request that arrives
+while others run.
+
+The process exits when its socket reaches end of stream (the server closed it or died) and,
+on Linux, also gets SIGKILL from the kernel the moment its parent dies (PR_SET_PDEATHSIG), so
+no runner outlives the server.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 from pollama.engine.runner import model as native
@@ -30,6 +37,15 @@ from pollama.errors import InvalidRequest, PollamaError
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
+# Requests sent together should start in one batch, but the server handles them one after
+# another (tokenizing each chat prompt through the runner first), so they reach the runner up
+# to several milliseconds apart. An idle runner therefore waits for the requests of prompts it
+# has just tokenized, and once two have come (a burst), for more until none came for QUIET_S;
+# GATHER_S at most. A request that comes alone waits for nothing: its prompt was tokenized
+# just before it (a chat cut to fit num_ctx is tokenized more than once, and waits GATHER_S).
+GATHER_S = 0.02
+QUIET_S = 0.005
+TOKENIZED = {"op": "tokenized"}  # the reader's note to the loop: a request is on its way
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -41,15 +57,6 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _reader(sock: socket.socket, inbox: queue.SimpleQueue[Any]) -> None:
-    try:
-        while (message := protocol.read_frame_sync(sock)) is not None:
-            inbox.put(message)
-    except OSError:
-        pass
-    inbox.put(None)
-
-
 class Server:
     """Dispatches the server's messages to the engine and writes replies, once per step."""
 
@@ -57,11 +64,14 @@ class Server:
         self.sock = sock
         self.spec = spec
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._sending = threading.Lock()  # the reader thread answers too
 
     def send(self, messages: list[dict[str, Any]]) -> None:
         """Write one frame; a broken socket means the server is gone."""
+        frame = protocol.encode(messages)
         try:
-            self.sock.sendall(protocol.encode(messages))
+            with self._sending:
+                self.sock.sendall(frame)
         except OSError:
             os._exit(0)
 
@@ -80,27 +90,76 @@ class Server:
         self.engine = Engine(model, ctx, vocab, opts, draft)
         meta = native.metadata(model, ctx, opts.embedding, draft.ctx if draft else None)
         self.send([{"op": "ready", "metadata": meta.__dict__}])
-        threading.Thread(target=_reader, args=(self.sock, self.inbox), daemon=True).start()
+        threading.Thread(target=self._read, daemon=True).start()
         self._loop()
+
+    def _read(self) -> None:
+        """Queue the server's messages for the loop, answering the vocabulary's at once."""
+        try:
+            while (message := protocol.read_frame_sync(self.sock)) is not None:
+                op = message.get("op")
+                if op in ("tokenize", "detokenize"):
+                    self.send([self._vocabulary_answer(message)])
+                    if op == "tokenize":
+                        self.inbox.put(TOKENIZED)
+                else:
+                    self.inbox.put(message)
+        except OSError:
+            pass
+        self.inbox.put(None)
+
+    def _vocabulary_answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        vocab, job_id = self.engine.vocab, message.get("id", 0)
+        try:
+            if message["op"] == "tokenize":
+                result: Any = vocab.tokenize(message["text"], message.get("add_special", False))
+            else:
+                result = vocab.detokenize(message["tokens"])
+        except (KeyError, ValueError, TypeError) as exc:
+            return {"id": job_id, "error": str(exc), "kind": "PollamaError"}
+        return {"id": job_id, "result": result}
 
     def _loop(self) -> None:
         engine = self.engine
         while True:
-            block = not engine.busy
-            while True:
-                try:
-                    message = self.inbox.get(block=block)
-                except queue.Empty:
-                    break
+            for message in self._arrived(idle=not engine.busy):
                 if message is None or message.get("op") == "close":
                     return
                 self._handle(message)
-                block = False
             if engine.busy:
                 engine.step()
             if engine.outbox:
                 self.send(engine.outbox)
                 engine.outbox = []
+
+    def _arrived(self, idle: bool) -> list[Any]:
+        """The messages that came since the last step, `TOKENIZED` notes left out; an `idle`
+        runner blocks for the first and gathers the burst it may begin (`GATHER_S`)."""
+        messages: list[Any] = []
+        coming = requests = 0
+        deadline = 0.0
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                if idle and not messages and not coming:
+                    message = self.inbox.get()
+                    deadline = time.monotonic() + GATHER_S
+                elif idle and coming and left > 0:
+                    message = self.inbox.get(timeout=left)
+                elif idle and requests > 1 and left > 0:
+                    message = self.inbox.get(timeout=min(QUIET_S, left))
+                else:
+                    message = self.inbox.get_nowait()
+            except queue.Empty:
+                return messages
+            if message is TOKENIZED:
+                coming += 1
+                continue
+            if message is not None and message.get("op") == "complete":
+                coming, requests = max(coming - 1, 0), requests + 1
+            messages.append(message)
+            if message is None or message.get("op") == "close":
+                return messages
 
     def _handle(self, message: dict[str, Any]) -> None:
         engine, op, job_id = self.engine, message["op"], message.get("id", 0)
@@ -111,12 +170,6 @@ class Server:
                 engine.submit(job_id, request_from_dict(message["request"]))
             elif op == "cancel":
                 engine.cancel(job_id)
-            elif op == "tokenize":
-                tokens = engine.vocab.tokenize(message["text"], message.get("add_special", False))
-                engine.outbox.append({"id": job_id, "result": tokens})
-            elif op == "detokenize":
-                text = engine.vocab.detokenize(message["tokens"])
-                engine.outbox.append({"id": job_id, "result": text})
             elif op == "embed":
                 if not self.spec.options.embedding:
                     raise InvalidRequest("this model was not loaded for embeddings")
