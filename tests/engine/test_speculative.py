@@ -201,6 +201,24 @@ def test_a_draft_fills_its_batch_s_last_tile_and_starts_no_other() -> None:
     assert plan([Proposal(0, [1] * 32, 0.99)], cost)[0] % 4 == 3
 
 
+def test_a_batch_larger_than_any_timed_is_tried_then_planned_by_its_time() -> None:
+    # Batches of 1, 4 and 8 tokens as the 2-core machine times them: a line through them puts
+    # 16 tokens at 179 ms, which would keep the plan to 8 for good; 16 take 146 ms.
+    cost = DecodeCost(512, unified=True)
+    timed = [(1, 0.024), (4, 0.056), (8, 0.097)]
+    for _ in range(60):
+        for n, seconds in timed:
+            cost.observe([n], seconds)
+    sure = Proposal(0, [1] * 16, 0.95)
+    assert plan([sure], cost) == [15]
+    for _ in range(60):
+        for n, seconds in [*timed, (16, 0.146)]:
+            cost.observe([n], seconds)
+    assert plan([sure], cost) == [11]  # 9.3 tokens expected in about 117 ms beat 11.2 in 146
+    # A seeded request's plan does not depend on what was timed.
+    assert plan([sure], cost, fixed=True) == plan([sure], DecodeCost(512, True), fixed=True)
+
+
 def test_a_draft_that_would_pay_only_a_little_is_not_sent() -> None:
     # By the prior costs (a batch of 2 paying a tile of 4) one token at 60 % beats plain
     # decoding by 7 %: within the fit's error.

@@ -325,6 +325,7 @@ class DecodeCost:
         # The (decayed) normal equations of seconds = a*passes + b*tokens + c*batched.
         self._normal = [[0.0] * 3 for _ in range(3)]
         self._target = [0.0] * 3
+        self.largest = 1.0  # the most tokens (in whole tiles) of a batch timed so far
 
     def passes(self, counts: list[int]) -> int:
         """The forward passes llama.cpp makes for a batch with `counts[i]` tokens of sequence i
@@ -355,6 +356,7 @@ class DecodeCost:
     def observe(self, counts: list[int], seconds: float) -> None:
         """Learn from a decode of `counts` tokens per sequence that took `seconds`."""
         x = self._features(counts)
+        self.largest = max(self.largest, x[1])
         fit = self._fit()
         if fit is not None and fit[0] > 0:  # a stall of a busy machine is not the batch's cost
             seconds = min(seconds, STALL * sum(c * f for c, f in zip(fit, x, strict=True)))
@@ -402,10 +404,18 @@ class DecodeCost:
         fit = self._fit()
         return fit[0] if fit is not None and fit[0] > 0 and self._normal[0][0] > 0 else None
 
-    def estimate(self, counts: list[int], ratios: tuple[float, float]) -> float:
-        """The cost of a batch, in passes, for (per token, batched) costs `ratios`."""
-        _, tokens, batched = self._features(counts)
-        return self.passes(counts) + ratios[0] * tokens + ratios[1] * batched
+    def estimate(
+        self, counts: list[int], ratios: tuple[float, float], explore: bool = True
+    ) -> float:
+        """The cost of a batch, in passes, for (per token, batched) costs `ratios`. To
+        `explore`, tokens past the largest batch timed cost the prior's low guess, so that a
+        larger batch is tried once and measured: a CPU's batch cost rises ever more slowly
+        with its size, so a line through small batches over-prices large ones, which would
+        then never be sent (a code edit's fit from batches of 4 and 8 tokens put 16 at 179
+        ms; they take 146)."""
+        passes, tokens, batched = self._features(counts)
+        timed = min(tokens, self.largest) if explore else tokens
+        return passes + ratios[0] * timed + self.prior * (tokens - timed) + ratios[1] * batched
 
 
 def _solve(m: list[list[float]], v: list[float]) -> list[float] | None:
@@ -447,7 +457,7 @@ def plan(proposals: list[Proposal | None], cost: DecodeCost, fixed: bool = False
     base = [0 if p is None else 1 for p in proposals]
     ratios = (cost.prior, cost.batched_prior) if fixed else cost.ratios()
     generating = sum(base)
-    best_k, best_rate = 0, PAYS_BY * generating / cost.estimate(base, ratios)
+    best_k, best_rate = 0, PAYS_BY * generating / cost.estimate(base, ratios, not fixed)
     longest = max((len(p.tokens) for p in proposals if p is not None), default=0)
     for k in range(1, longest + 1):
         counts, expected = list(base), float(generating)
@@ -457,7 +467,7 @@ def plan(proposals: list[Proposal | None], cost: DecodeCost, fixed: bool = False
             n = min(k, len(p.tokens))
             counts[i] += n
             expected += sum(p.acceptance**j for j in range(1, n + 1))
-        rate = expected / cost.estimate(counts, ratios)
+        rate = expected / cost.estimate(counts, ratios, not fixed)
         if rate > best_rate:
             best_k, best_rate = k, rate
     return [0 if p is None else min(best_k, len(p.tokens)) for p in proposals]
