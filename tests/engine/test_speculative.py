@@ -219,6 +219,15 @@ def test_a_batch_larger_than_any_timed_is_tried_then_planned_by_its_time() -> No
     assert plan([sure], cost, fixed=True) == plan([sure], DecodeCost(512, True), fixed=True)
 
 
+def test_where_tokens_cost_less_than_the_prior_says_larger_batches_are_tried_too() -> None:
+    # A GPU's: a batch of 4 takes about what one token does.
+    cost = DecodeCost(512, unified=True)
+    for _ in range(60):
+        for n, seconds in ((1, 0.010), (4, 0.0105)):
+            cost.observe([n], seconds)
+    assert plan([Proposal(0, [1] * 16, 0.8)], cost) == [15]
+
+
 def test_a_draft_that_would_pay_only_a_little_is_not_sent() -> None:
     # By the prior costs (a batch of 2 paying a tile of 4) one token at 60 % beats plain
     # decoding by 7 %: within the fit's error.

@@ -106,7 +106,8 @@ class Server:
                     self.inbox.put(message)
         except OSError:
             pass
-        self.inbox.put(None)
+        finally:  # whatever ended the reading, the loop must see the end
+            self.inbox.put(None)
 
     def _vocabulary_answer(self, message: dict[str, Any]) -> dict[str, Any]:
         vocab, job_id = self.engine.vocab, message.get("id", 0)
@@ -115,7 +116,7 @@ class Server:
                 result: Any = vocab.tokenize(message["text"], message.get("add_special", False))
             else:
                 result = vocab.detokenize(message["tokens"])
-        except (KeyError, ValueError, TypeError) as exc:
+        except Exception as exc:  # a bad request must not end the reader
             return {"id": job_id, "error": str(exc), "kind": "PollamaError"}
         return {"id": job_id, "result": result}
 

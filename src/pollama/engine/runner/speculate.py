@@ -408,14 +408,15 @@ class DecodeCost:
         self, counts: list[int], ratios: tuple[float, float], explore: bool = True
     ) -> float:
         """The cost of a batch, in passes, for (per token, batched) costs `ratios`. To
-        `explore`, tokens past the largest batch timed cost the prior's low guess, so that a
-        larger batch is tried once and measured: a CPU's batch cost rises ever more slowly
-        with its size, so a line through small batches over-prices large ones, which would
-        then never be sent (a code edit's fit from batches of 4 and 8 tokens put 16 at 179
-        ms; they take 146)."""
+        `explore`, tokens past the largest batch timed cost the prior's low guess (or less, as
+        measured), so that a larger batch is tried once and measured: a CPU's batch cost
+        rises ever more slowly with its size, so a line through small batches over-prices
+        large ones, which would then never be sent (a code edit's fit from batches of 4 and 8
+        tokens put 16 at 179 ms; they take 146)."""
         passes, tokens, batched = self._features(counts)
         timed = min(tokens, self.largest) if explore else tokens
-        return passes + ratios[0] * timed + self.prior * (tokens - timed) + ratios[1] * batched
+        untimed = min(ratios[0], self.prior) * (tokens - timed)
+        return passes + ratios[0] * timed + untimed + ratios[1] * batched
 
 
 def _solve(m: list[list[float]], v: list[float]) -> list[float] | None:
