@@ -161,7 +161,7 @@ async def test_tokenize_is_answered_while_a_step_decodes(tiny_gguf: Path) -> Non
         done, _ = await asyncio.wait({stats, tokens}, return_when=asyncio.FIRST_COMPLETED)
         assert done == {tokens}
         assert tokens.result() == await runner.tokenize(PROMPT)
-        await stats, await first
+        await asyncio.gather(stats, first)
         await stream.aclose()
     finally:
         await runner.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 import llama_cpp.llama_cpp as C
 
-from pollama.engine.runner import chunks
+from pollama.engine.runner import chunks, protocol
 from pollama.engine.runner.batch import Batch
 from pollama.engine.runner.chunks import Replay
 from pollama.engine.runner.draft_model import DraftModel, ModelDrafter
@@ -554,7 +554,7 @@ class Engine:
         log.error(message)
         for slot in self.slots:
             if slot.job is not None:
-                self.outbox.append({"id": slot.job.id, "error": message, "kind": "PollamaError"})
+                self.outbox.append(protocol.error_reply(slot.job.id, PollamaError(message)))
                 C.llama_memory_seq_rm(self.mem, slot.seq_id, -1, -1)
                 slot.cache, slot.reply = [], None
                 slot.keep_canonical(0)
@@ -562,8 +562,7 @@ class Engine:
 
     def answer_error(self, job_id: int, exc: Exception) -> None:
         """Report a failed request to the server in pollama's error terms."""
-        kind = type(exc).__name__ if isinstance(exc, PollamaError) else "PollamaError"
-        self.outbox.append({"id": job_id, "error": str(exc), "kind": kind})
+        self.outbox.append(protocol.error_reply(job_id, exc))
 
     def snapshot(self) -> dict[str, Any]:
         """Counters for tests and benchmarks (e.g. whether requests shared decode batches)."""

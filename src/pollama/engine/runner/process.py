@@ -117,7 +117,7 @@ class Server:
             else:
                 result = vocab.detokenize(message["tokens"])
         except Exception as exc:  # a bad request must not end the reader
-            return {"id": job_id, "error": str(exc), "kind": "PollamaError"}
+            return protocol.error_reply(job_id, exc)
         return {"id": job_id, "result": result}
 
     def _loop(self) -> None:

@@ -36,6 +36,7 @@ from typing import Any
 
 from pollama.engine import types
 from pollama.engine.types import LoadSpec, RunnerOptions
+from pollama.errors import PollamaError
 
 # A digest of the code that defines this wire, as it was when the process started. A runner
 # started from newer code than its server's (pollama upgraded under a running server) sees
@@ -49,6 +50,13 @@ STALE_SERVER = "pollama was upgraded while the server ran; restart `pollama serv
 _HEADER = struct.Struct(">I")
 HEADER_SIZE = _HEADER.size
 MAX_FRAME = 1 << 30
+
+
+def error_reply(job_id: int, exc: Exception) -> dict[str, Any]:
+    """The `error` message for request `job_id`, which raised `exc`: in pollama's error
+    terms (any other exception is a PollamaError)."""
+    kind = type(exc).__name__ if isinstance(exc, PollamaError) else "PollamaError"
+    return {"id": job_id, "error": str(exc), "kind": kind}
 
 
 def spec_to_dict(spec: LoadSpec) -> dict[str, Any]:
